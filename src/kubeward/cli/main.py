@@ -1,0 +1,92 @@
+"""The `kubeward` command. Subcommands import what they need when they run,
+so `kubeward --help` stays fast."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from .. import __version__
+
+SEVERITIES = ("info", "low", "medium", "high", "critical")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, "--version", prog_name="kubeward", message="%(prog)s %(version)s")
+def cli() -> None:
+    """Check Kubernetes manifests and clusters against security best practices."""
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path(allow_dash=True))
+@click.option("-f", "--format", "fmt", type=click.Choice(["table", "json", "sarif", "junit"]), default="table", show_default=True, help="Report format.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, allow_dash=True), help="Write the report to FILE instead of stdout.")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), help="Configuration file (default: the nearest .kubeward.yaml above the first path).")
+@click.option("--no-config", is_flag=True, help="Ignore .kubeward.yaml files.")
+@click.option("--fail-on", type=click.Choice([*SEVERITIES, "none"], case_sensitive=False), help="Exit 1 when a finding has this severity or higher (default: low).")
+@click.option("-c", "--check", "only", multiple=True, metavar="ID", help="Run only these checks (id, slug or tag); repeatable.")
+@click.option("--skip", multiple=True, metavar="ID", help="Do not run these checks (id, slug or tag); repeatable.")
+@click.option("--show-suppressed", is_flag=True, help="List suppressed findings in the table too.")
+@click.option("--values", "helm_values", multiple=True, type=click.Path(exists=True, dir_okay=False), help="Values file for Helm charts; repeatable.")
+@click.option("--max-file-size", type=click.IntRange(min=1), default=256, show_default=True, metavar="MiB", help="Refuse input files larger than this.")
+@click.option("--color/--no-color", default=None, help="Colour the table (default: when stdout is a terminal).")
+@click.option("-v", "--verbose", is_flag=True, help="Debug logging on stderr.")
+def scan(paths, fmt, output, config_path, no_config, fail_on, only, skip, show_suppressed, helm_values, max_file_size, color, verbose):
+    """Scan manifests: files, directories, '-' for stdin, Helm charts and Kustomize dirs.
+
+    Exit status: 0 when no finding reaches --fail-on, 1 when one does,
+    2 on usage, configuration or input errors.
+    """
+    from .scan import run_scan
+
+    sys.exit(
+        run_scan(
+            paths=list(paths) or ["."],
+            fmt=fmt,
+            output=output,
+            config_path=config_path,
+            no_config=no_config,
+            fail_on=fail_on,
+            only=only,
+            skip=skip,
+            show_suppressed=show_suppressed,
+            helm_values=list(helm_values),
+            max_file_bytes=max_file_size * 1024 * 1024,
+            color=color,
+            verbose=verbose,
+        )
+    )
+
+
+@cli.group(invoke_without_command=True)
+@click.option("-f", "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.pass_context
+def checks(ctx, fmt):
+    """List the check catalogue; `checks explain ID` describes one check."""
+    if ctx.invoked_subcommand is None:
+        from .checks import list_checks
+
+        click.echo(list_checks(fmt), nl=False)
+
+
+@checks.command()
+@click.argument("name")
+def explain(name):
+    """Title, rationale, remediation and references of one check (id or slug)."""
+    from .checks import explain_check
+
+    text = explain_check(name)
+    if text is None:
+        raise click.UsageError(f"no check is named {name!r}; run 'kubeward checks' for the list")
+    click.echo(text)
+
+
+@cli.command()
+def version():
+    """Print the version."""
+    click.echo(f"kubeward {__version__}")
+
+
+def main() -> None:
+    cli(prog_name="kubeward")

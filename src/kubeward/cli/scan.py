@@ -1,0 +1,92 @@
+"""`kubeward scan`: sources -> inventory -> engine -> report."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+import click
+
+from ..model import Severity
+
+EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+DEFAULT_FAIL_ON = Severity.LOW
+
+
+def run_scan(*, paths, fmt, output, config_path, no_config, fail_on, only, skip, show_suppressed, helm_values, max_file_bytes, color, verbose) -> int:
+    from ..config import Config, ConfigError, discover, load_config
+    from ..engine import scan, select_checks
+    from ..inventory import Inventory
+    from ..sources.files import load_paths
+
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING, format="kubeward: %(message)s", stream=sys.stderr)
+    try:
+        config = Config()
+        if config_path:
+            config = load_config(Path(config_path))
+        elif not no_config:
+            found = discover(Path(paths[0]) if paths[0] != "-" else Path.cwd())
+            if found:
+                config = load_config(found)
+        checks = select_checks(config, only, skip)
+    except ConfigError as exc:
+        _error(str(exc))
+        return EXIT_ERROR
+    from ..checks.registry import known_selector
+
+    for selector in (*only, *skip):
+        if not known_selector(selector):
+            _error(f"no check, slug or tag is named {selector!r}; run 'kubeward checks' for the list")
+            return EXIT_ERROR
+
+    loaded = load_paths(paths, max_file_bytes=max_file_bytes, helm_values=helm_values)
+    result = scan(Inventory(loaded.resources), checks, config)
+    result.errors[:0] = loaded.errors
+
+    for error in result.errors:
+        _error(str(error))
+    for finding in result.findings:
+        for note in finding.notes:
+            logging.getLogger("kubeward").warning("%s: %s: %s", finding.resource.file, finding.check_id, note)
+
+    if color is None:
+        color = output in (None, "-") and sys.stdout.isatty()
+    report = _render(fmt, result, color=color, show_suppressed=show_suppressed)
+    if output and output != "-":
+        try:
+            Path(output).write_text(report, encoding="utf-8")
+        except OSError as exc:
+            _error(f"{output}: cannot write the report: {exc.strerror or exc}")
+            return EXIT_ERROR
+    else:
+        sys.stdout.write(report)
+
+    if result.errors:
+        return EXIT_ERROR
+    threshold = _threshold(fail_on, config.fail_on)
+    if threshold is not None and any(f.severity >= threshold for f in result.active()):
+        return EXIT_FINDINGS
+    return EXIT_OK
+
+
+def _threshold(flag: str | None, configured: Severity | None) -> Severity | None:
+    if flag is not None:
+        return None if flag.lower() == "none" else Severity.parse(flag)
+    return configured if configured is not None else DEFAULT_FAIL_ON
+
+
+def _render(fmt: str, result, **options) -> str:
+    if fmt == "json":
+        from ..report import jsonreport as writer
+    elif fmt == "sarif":
+        from ..report import sarif as writer
+    elif fmt == "junit":
+        from ..report import junit as writer
+    else:
+        from ..report import table as writer
+    return writer.render(result, **options)
+
+
+def _error(message: str) -> None:
+    click.echo(f"kubeward: error: {message}", err=True)

@@ -1,0 +1,148 @@
+"""The shared vocabulary: Resource, Violation, Finding, Severity.
+
+Plain slotted classes with no I/O and no imports of our own, so every layer
+can depend on them.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class Severity(enum.IntEnum):
+    INFO = 0
+    LOW = 1
+    MEDIUM = 2
+    HIGH = 3
+    CRITICAL = 4
+
+    @classmethod
+    def parse(cls, text: str) -> "Severity":
+        try:
+            return cls[str(text).strip().upper()]
+        except KeyError:
+            names = ", ".join(s.name.lower() for s in cls)
+            raise ValueError(f"unknown severity {text!r} (expected one of: {names})") from None
+
+    def __str__(self) -> str:
+        return self.name.lower()
+
+
+# A field path is a tuple of keys (str) and list indexes (int), e.g.
+# ("spec", "containers", 0, "securityContext", "privileged").
+Path = tuple[str | int, ...]
+
+
+def format_path(path: Path) -> str:
+    """Render ("spec", "containers", 0, "image") as spec.containers[0].image."""
+    out: list[str] = []
+    for part in path:
+        if isinstance(part, int):
+            out.append(f"[{part}]")
+        else:
+            if out:
+                out.append(".")
+            out.append(part)
+    return "".join(out)
+
+
+@dataclass(slots=True, eq=False)
+class Resource:
+    """One Kubernetes object as read from a source.
+
+    ``obj`` stays the raw decoded dict (fast); ``source`` keeps the text of the
+    document so the engine can recover line numbers lazily, only for documents
+    that have findings.
+    """
+
+    obj: dict[str, Any]
+    file: str
+    doc_index: int = 0
+    start_line: int = 1
+    source: str | None = None  # the document's text, when it came from text
+    list_path: Path = ()  # position inside a `kind: List` document, if any
+    rendered: bool = False  # produced by helm/kustomize: lines are not the user's
+
+    @property
+    def kind(self) -> str:
+        return _str(self.obj.get("kind"))
+
+    @property
+    def api_version(self) -> str:
+        return _str(self.obj.get("apiVersion"))
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        meta = self.obj.get("metadata")
+        return meta if isinstance(meta, dict) else {}
+
+    @property
+    def name(self) -> str:
+        meta = self.metadata
+        return _str(meta.get("name") or meta.get("generateName"))
+
+    @property
+    def namespace(self) -> str:
+        return _str(self.metadata.get("namespace"))
+
+    @property
+    def ref(self) -> str:
+        ns = self.namespace
+        return f"{self.kind}/{ns + '/' if ns else ''}{self.name}"
+
+
+def _str(value: Any) -> str:
+    return value if isinstance(value, str) else ("" if value is None else str(value))
+
+
+@dataclass(slots=True)
+class Violation:
+    """What a check yields: where (a field path) and what is wrong."""
+
+    path: Path
+    message: str
+    container: str | None = None  # name of the container concerned, if any
+
+
+@dataclass(slots=True, eq=False)
+class Finding:
+    """A violation bound to a resource, a check and a place in the source."""
+
+    check_id: str
+    slug: str
+    severity: Severity
+    title: str
+    message: str
+    resource: Resource
+    path: Path
+    remediation: str = ""
+    refs: dict[str, str] = field(default_factory=dict)
+    container: str | None = None
+    line: int | None = None
+    suppressed: bool = False
+    suppression: str | None = None  # reason, and where the suppression came from
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def path_str(self) -> str:
+        return format_path(self.path)
+
+
+@dataclass(slots=True)
+class InputError:
+    """A source that could not be read, named as precisely as we can."""
+
+    file: str
+    message: str
+    doc_index: int | None = None
+    line: int | None = None
+
+    def __str__(self) -> str:
+        where = self.file
+        if self.doc_index is not None:
+            where += f" (document {self.doc_index + 1})"
+        if self.line is not None:
+            where += f" line {self.line}"
+        return f"{where}: {self.message}"

@@ -1,0 +1,3 @@
+"""Report writers. Each module has ``render(result, **options) -> str``."""
+
+FORMATS = ("table", "json", "sarif", "junit")

@@ -1,0 +1,68 @@
+"""The JSON report: a stable, documented schema (docs/json-report.md)."""
+
+from __future__ import annotations
+
+import orjson
+
+from .. import __version__
+from ..engine import ScanResult
+from ..model import Finding, Severity
+
+SCHEMA_VERSION = 1
+
+
+def finding_dict(f: Finding) -> dict:
+    res = f.resource
+    return {
+        "check": f.check_id,
+        "slug": f.slug,
+        "title": f.title,
+        "severity": str(f.severity),
+        "kind": res.kind,
+        "apiVersion": res.api_version,
+        "namespace": res.namespace,
+        "name": res.name,
+        "file": res.file,
+        "document": res.doc_index + 1,
+        "line": f.line,
+        "path": f.path_str,
+        "container": f.container,
+        "message": f.message,
+        "remediation": f.remediation,
+        "refs": f.refs,
+        "suppressed": f.suppressed,
+        "suppression": f.suppression,
+        "notes": f.notes,
+    }
+
+
+def summary(result: ScanResult) -> dict:
+    counts = {str(s): 0 for s in sorted(Severity, reverse=True)}
+    suppressed = 0
+    for f in result.findings:
+        if f.suppressed:
+            suppressed += 1
+        else:
+            counts[str(f.severity)] += 1
+    return {
+        "resources": result.resources,
+        "checks": len(result.checks),
+        "findings": sum(counts.values()),
+        "bySeverity": counts,
+        "suppressed": suppressed,
+        "errors": len(result.errors),
+    }
+
+
+def render(result: ScanResult, **_: object) -> str:
+    doc = {
+        "schemaVersion": SCHEMA_VERSION,
+        "tool": {"name": "kubeward", "version": __version__},
+        "summary": summary(result),
+        "findings": [finding_dict(f) for f in result.findings],
+        "errors": [
+            {"file": e.file, "document": None if e.doc_index is None else e.doc_index + 1, "line": e.line, "message": e.message}
+            for e in result.errors
+        ],
+    }
+    return orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode() + "\n"

@@ -1,0 +1,106 @@
+"""SARIF 2.1.0, for GitHub code scanning and other SARIF consumers."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import PurePath
+
+import orjson
+
+from .. import __version__
+from ..engine import ScanResult
+from ..model import Finding, Severity
+
+SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
+INFO_URI = "https://github.com/kubeward/kubeward"
+LEVELS = {
+    Severity.CRITICAL: "error",
+    Severity.HIGH: "error",
+    Severity.MEDIUM: "warning",
+    Severity.LOW: "note",
+    Severity.INFO: "note",
+}
+# GitHub ranks alerts by this property (0.0-10.0).
+SECURITY_SEVERITY = {
+    Severity.CRITICAL: "9.5",
+    Severity.HIGH: "8.0",
+    Severity.MEDIUM: "5.5",
+    Severity.LOW: "3.0",
+    Severity.INFO: "0.0",
+}
+
+
+def _uri(file: str) -> str:
+    path = PurePath(file)
+    if path.is_absolute():
+        return path.as_uri()
+    return path.as_posix()
+
+
+def _rule(check) -> dict:
+    return {
+        "id": check.id,
+        "name": check.slug,
+        "shortDescription": {"text": check.title},
+        "fullDescription": {"text": check.rationale or check.title},
+        "help": {"text": check.remediation or check.title},
+        "defaultConfiguration": {"level": LEVELS[check.severity]},
+        "properties": {
+            "tags": sorted({"security", *check.tags}),
+            "security-severity": SECURITY_SEVERITY[check.severity],
+            "refs": check.refs,
+        },
+    }
+
+
+def _result(f: Finding, rule_index: int) -> dict:
+    res = f.resource
+    location: dict = {"physicalLocation": {"artifactLocation": {"uri": _uri(res.file)}}}
+    if f.line:
+        location["physicalLocation"]["region"] = {"startLine": f.line}
+    location["logicalLocations"] = [{"name": f.path_str or res.ref, "fullyQualifiedName": f"{res.ref}:{f.path_str}", "kind": "object"}]
+    fingerprint = hashlib.sha256(f"{f.check_id}|{res.ref}|{f.path_str}".encode()).hexdigest()[:32]
+    out: dict = {
+        "ruleId": f.check_id,
+        "ruleIndex": rule_index,
+        "level": LEVELS[f.severity],
+        "message": {"text": f"{res.ref}: {f.message}. {f.remediation}".strip()},
+        "locations": [location],
+        "partialFingerprints": {"kubeward/v1": fingerprint},
+        "properties": {"severity": str(f.severity), "resource": res.ref, "path": f.path_str},
+    }
+    if f.suppressed:
+        kind = "inSource" if f.suppression and "(annotation " in f.suppression else "external"
+        out["suppressions"] = [{"kind": kind, "justification": f.suppression or ""}]
+    return out
+
+
+def render(result: ScanResult, **_: object) -> str:
+    checks = sorted(result.checks, key=lambda c: c.id)
+    index = {c.id: i for i, c in enumerate(checks)}
+    run = {
+        "tool": {
+            "driver": {
+                "name": "kubeward",
+                "version": __version__,
+                "informationUri": INFO_URI,
+                "rules": [_rule(c) for c in checks],
+            }
+        },
+        "results": [_result(f, index[f.check_id]) for f in result.findings],
+        "invocations": [
+            {
+                "executionSuccessful": not result.errors,
+                "toolExecutionNotifications": [
+                    {
+                        "level": "error",
+                        "message": {"text": e.message},
+                        "locations": [{"physicalLocation": {"artifactLocation": {"uri": _uri(e.file)}}}],
+                    }
+                    for e in result.errors
+                ],
+            }
+        ],
+    }
+    log = {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}
+    return orjson.dumps(log, option=orjson.OPT_INDENT_2).decode() + "\n"

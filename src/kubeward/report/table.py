@@ -1,0 +1,68 @@
+"""The terminal report: findings grouped by resource, coloured by severity."""
+
+from __future__ import annotations
+
+import io
+from itertools import groupby
+
+from ..engine import ScanResult
+from ..model import Severity
+from .jsonreport import summary
+
+STYLES = {
+    Severity.CRITICAL: "bold white on red",
+    Severity.HIGH: "bold red",
+    Severity.MEDIUM: "yellow",
+    Severity.LOW: "cyan",
+    Severity.INFO: "dim",
+}
+
+
+def render(result: ScanResult, *, color: bool = False, show_suppressed: bool = False, width: int | None = None, **_: object) -> str:
+    from rich.console import Console
+    from rich.text import Text
+
+    buffer = io.StringIO()
+    console = Console(
+        file=buffer, force_terminal=color, no_color=not color, highlight=False, width=width or 120, soft_wrap=True
+    )
+    shown = [f for f in result.findings if show_suppressed or not f.suppressed]
+    for _, group in groupby(shown, key=lambda f: id(f.resource)):
+        items = list(group)
+        res = items[0].resource
+        header = Text()
+        header.append(res.ref, style="bold")
+        header.append(f"  {res.file}", style="dim")
+        if res.doc_index:
+            header.append(f" (document {res.doc_index + 1})", style="dim")
+        console.print(header)
+        for f in items:
+            line = Text("  ")
+            line.append(f"{str(f.severity).upper():<8}", style="dim" if f.suppressed else STYLES[f.severity])
+            line.append(f" {f.check_id} ", style="bold")
+            line.append(f"{f.slug:<28}", style="dim")
+            line.append(f" L{f.line or '?':<5}", style="dim")
+            line.append(f" {f.message}")
+            if f.suppressed:
+                line.append(f"  [suppressed: {f.suppression}]", style="dim italic")
+            console.print(line)
+            if f.path:
+                console.print(Text(f"{'':>52}{f.path_str}", style="dim"))
+            for note in f.notes:
+                console.print(Text(f"{'':>52}note: {note}", style="magenta"))
+        console.print()
+    s = summary(result)
+    counts = ", ".join(f"{n} {name}" for name, n in s["bySeverity"].items() if n)
+    tail = Text()
+    if s["findings"]:
+        tail.append(f"{s['findings']} findings", style="bold")
+        tail.append(f" ({counts})")
+    else:
+        tail.append("No findings", style="bold green")
+    tail.append(f" in {s['resources']} resources, {s['checks']} checks")
+    if s["suppressed"]:
+        tail.append(f", {s['suppressed']} suppressed")
+    if s["errors"]:
+        tail.append(f", {s['errors']} input errors", style="bold red")
+    console.print(tail)
+    return buffer.getvalue()

@@ -1,0 +1,197 @@
+"""Turn paths (files, directories, stdin, Helm charts, Kustomize dirs) into Resources.
+
+Every input problem becomes an :class:`InputError` naming the file (and the
+document); reading always goes on with the next document and the next file.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import orjson
+
+from ..model import InputError, Resource
+from .yamlparse import parse_documents
+
+log = logging.getLogger("kubeward.sources")
+
+MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
+CHART_FILE = "Chart.yaml"
+KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
+# A whole input file larger than this is refused (memory guard); single
+# documents are limited separately, to what the API server accepts.
+DEFAULT_MAX_FILE_BYTES = 256 * 1024 * 1024
+STDIN = "-"
+
+
+@dataclass
+class LoadResult:
+    resources: list[Resource] = field(default_factory=list)
+    errors: list[InputError] = field(default_factory=list)
+    files: int = 0  # inputs read (files, stdin, rendered charts)
+    skipped: int = 0  # documents that were not Kubernetes objects
+
+    def extend(self, other: "LoadResult") -> None:
+        self.resources.extend(other.resources)
+        self.errors.extend(other.errors)
+        self.files += other.files
+        self.skipped += other.skipped
+
+
+def load_paths(
+    paths: Iterable[str],
+    *,
+    stdin: BinaryIO | None = None,
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+    helm_values: list[str] | None = None,
+) -> LoadResult:
+    """Read every input path; never raises for bad input."""
+    result = LoadResult()
+    for raw in paths:
+        if raw == STDIN:
+            stream = stdin if stdin is not None else sys.stdin.buffer
+            result.extend(load_bytes(_read_limited(stream, max_file_bytes), "<stdin>"))
+            continue
+        path = Path(raw)
+        if path.is_dir():
+            result.extend(_load_dir(path, max_file_bytes, helm_values))
+        elif path.exists() or path.is_symlink():
+            result.extend(load_file(path, max_file_bytes))
+        else:
+            result.errors.append(InputError(raw, "no such file or directory"))
+    return result
+
+
+def _load_dir(path: Path, max_file_bytes: int, helm_values: list[str] | None) -> LoadResult:
+    from . import render  # subprocess helpers, only when a directory needs them
+
+    if (path / CHART_FILE).is_file():
+        return render.helm_chart(path, helm_values)
+    if any((path / name).is_file() for name in KUSTOMIZATION_FILES):
+        return render.kustomize(path)
+    result = LoadResult()
+    for file in _walk(path, result):
+        result.extend(load_file(file, max_file_bytes))
+    return result
+
+
+def _walk(root: Path, result: LoadResult) -> Iterator[Path]:
+    """Manifest files under ``root``, sorted; nested Helm charts are rendered."""
+    from . import render
+
+    def onerror(exc: OSError) -> None:
+        result.errors.append(InputError(exc.filename or str(root), _os_message(exc)))
+
+    for dirpath, dirnames, filenames in os.walk(root, onerror=onerror):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        here = Path(dirpath)
+        if here != root and CHART_FILE in filenames:
+            # chart templates are not YAML until rendered
+            result.extend(render.helm_chart(here, None))
+            dirnames[:] = []
+            continue
+        for name in sorted(filenames):
+            if name.endswith(MANIFEST_SUFFIXES) and not name.startswith("."):
+                yield here / name
+
+
+def load_file(path: Path, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES) -> LoadResult:
+    name = str(path)
+    try:
+        size = path.stat().st_size
+        if size > max_file_bytes:
+            return _error(name, f"file is {size / 1048576:.1f} MiB, above the {max_file_bytes // 1048576} MiB limit (--max-file-size); skipped")
+        with path.open("rb") as fh:
+            data = fh.read()
+    except OSError as exc:
+        return _error(name, _os_message(exc))
+    return load_bytes(data, name, is_json=path.suffix == ".json")
+
+
+def load_bytes(data: bytes | None, name: str, *, is_json: bool = False) -> LoadResult:
+    """Parse a whole input (one file, or stdin) into Resources."""
+    if data is None:
+        return _error(name, "input is above the size limit (--max-file-size); skipped")
+    if b"\0" in data[:8192]:
+        return _error(name, "binary file, not a manifest; skipped")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        return _error(name, f"not UTF-8 text (invalid byte at offset {exc.start}); skipped")
+    result = LoadResult(files=1)
+    stripped = text.lstrip()
+    if is_json or stripped.startswith(("{", "[")) and _looks_like_json(stripped):
+        try:
+            value = orjson.loads(text)
+        except orjson.JSONDecodeError as exc:
+            if is_json:
+                result.errors.append(InputError(name, f"invalid JSON: {exc}"))
+                return result
+        else:
+            add_document(result, value, name, 0, 1, text)
+            return result
+    for doc in parse_documents(text):
+        if doc.error:
+            result.errors.append(InputError(name, doc.error, doc.index))
+        else:
+            add_document(result, doc.value, name, doc.index, doc.start_line, doc.text)
+    return result
+
+
+def _looks_like_json(text: str) -> bool:
+    return text.rstrip().endswith(("}", "]"))
+
+
+def add_document(result: LoadResult, value: Any, name: str, index: int, start_line: int, text: str) -> None:
+    """Add one decoded document: an object, a List of objects, or a note why not."""
+    if value is None:
+        return
+    if not isinstance(value, dict):
+        what = "a list" if isinstance(value, list) else f"a scalar ({type(value).__name__})"
+        result.errors.append(InputError(name, f"document is {what}, not a Kubernetes object", index, start_line))
+        return
+    _add_object(result, value, name, index, start_line, text, ())
+
+
+def _add_object(result: LoadResult, obj: dict, name: str, index: int, start_line: int, text: str, prefix: tuple) -> None:
+    kind, api_version = obj.get("kind"), obj.get("apiVersion")
+    if kind is None or api_version is None:
+        result.skipped += 1
+        log.debug("%s (document %d): not a Kubernetes object (no apiVersion/kind); skipped", name, index + 1)
+        return
+    if not isinstance(kind, str) or not isinstance(api_version, str):
+        result.errors.append(InputError(name, "apiVersion and kind must be strings", index, start_line))
+        return
+    items = obj.get("items")
+    if kind.endswith("List") and isinstance(items, list):
+        for i, item in enumerate(items):
+            where = (*prefix, "items", i)
+            if isinstance(item, dict):
+                _add_object(result, item, name, index, start_line, text, where)
+            else:
+                result.errors.append(InputError(name, f"items[{i}] of a {kind} is not an object", index, start_line))
+        return
+    metadata = obj.get("metadata")
+    if metadata is not None and not isinstance(metadata, dict):
+        result.errors.append(InputError(name, f"metadata of {kind} must be an object, not {type(metadata).__name__}", index, start_line))
+        return
+    result.resources.append(Resource(obj, name, index, start_line, text, prefix))
+
+
+def _read_limited(stream: BinaryIO, limit: int) -> bytes | None:
+    data = stream.read(limit + 1)
+    return None if len(data) > limit else data
+
+
+def _error(name: str, message: str) -> LoadResult:
+    return LoadResult(errors=[InputError(name, message)])
+
+
+def _os_message(exc: OSError) -> str:
+    return exc.strerror.lower() if exc.strerror else str(exc)
