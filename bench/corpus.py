@@ -191,7 +191,8 @@ def _container(r: random.Random, name: str, app: str, posture: str, mounts: list
     if main and r.random() < 0.15:
         env.append({"name": "API_TOKEN", "value": _token(r, 16)})  # hard-coded secret
     if main and r.random() < 0.3:
-        env.append({"name": "FEATURE_FLAGS", "valueFrom": {"configMapKeyRef": {"name": f"{app}-config", "key": "flags"}}})
+        ref = {"configMapKeyRef": {"name": f"{app}-config", "key": "flags"}}
+        env.append({"name": "FEATURE_FLAGS", "valueFrom": ref})
     c["env"] = env
     if main and r.random() < 0.3:
         c["envFrom"] = [{"configMapRef": {"name": f"{app}-config"}}]
@@ -253,7 +254,8 @@ def _pod_spec(r: random.Random, kind: str, app: str, legacy: bool) -> Doc:
     if r.random() < 0.2:
         spec["nodeSelector"] = {"kubernetes.io/os": "linux"}
     if kind == "DaemonSet" or r.random() < 0.1:
-        spec["tolerations"] = [{"key": "node-role.kubernetes.io/control-plane", "operator": "Exists", "effect": "NoSchedule"}]
+        spec["tolerations"] = [{"key": "node-role.kubernetes.io/control-plane", "operator": "Exists",
+                                "effect": "NoSchedule"}]
     spec["volumes"] = vols
     return spec
 
@@ -420,7 +422,8 @@ def _document(r: random.Random, kind: str, name: str, ns: str, app: str) -> tupl
 
 # Strings safe to emit unquoted under both YAML 1.1 and 1.2; everything else is JSON-quoted.
 _PLAIN = re.compile(r"[A-Za-z/][\w./@%+:=,-]*\Z")
-_PLAIN_DIGIT = re.compile(r"(?!0[xXoObB])[0-9][\w.-]*[a-df-zA-DF-Z][\w.-]*\Z")  # e.g. 250m, 64Mi, hex
+# digit-led strings are plain only if they contain a letter that cannot occur in a number: 250m, 64Mi
+_PLAIN_DIGIT = re.compile(r"(?!0[xXoObB])[0-9][\w./@%+:=,-]*[a-df-zA-DF-Z][\w./@%+:=,-]*\Z")
 _RESERVED = {"y", "n", "yes", "no", "on", "off", "true", "false", "null"}
 
 

@@ -123,7 +123,8 @@ def load_bytes(data: bytes | None, name: str, *, is_json: bool = False) -> LoadR
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        return _error(name, f"not UTF-8 text (invalid byte at offset {exc.start}); skipped")
+        line = data.count(b"\n", 0, exc.start) + 1
+        return _error(name, f"not UTF-8 text (invalid byte 0x{data[exc.start]:02x} on line {line}); skipped")
     result = LoadResult(files=1)
     stripped = text.lstrip()
     if is_json or stripped.startswith(("{", "[")) and _looks_like_json(stripped):

@@ -205,6 +205,7 @@ _UNSAFE = re.compile(
         (
             _START + r"(?:y|n|yes|no|on|off)" + _END,  # YAML 1.1 booleans
             _START + r"[-+]?0[0-9a-zA-Z_]",  # leading-zero numbers (octal 0755, 0X..)
+            _START + r"[-+]?[0-9_]{19}",  # integers beyond int64 become floats in Go
             _START + r"[!*]",  # tags and aliases
             r"<<[ \t]*:",  # merge keys
             r"^%",  # directives

@@ -1,0 +1,202 @@
+"""The YAML loader reads manifests as sigs.k8s.io/yaml (go-yaml v2) does,
+and the fast path is taken only where it provably agrees."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from kubeward.sources import yamlparse
+from kubeward.sources.yamlparse import (
+    YamlError,
+    load_document,
+    load_faithful,
+    needs_faithful,
+    parse_documents,
+    split_documents,
+)
+
+# value written in a manifest -> what kubectl sends to the API server
+GO_YAML_V2 = [
+    ("yes", True), ("Yes", True), ("YES", True), ("y", True), ("Y", True), ("on", True), ("On", True), ("ON", True),
+    ("true", True), ("True", True), ("TRUE", True),
+    ("no", False), ("n", False), ("N", False), ("off", False), ("OFF", False), ("false", False), ("False", False),
+    ("yEs", "yEs"),  # not in go-yaml's table: a string
+    ("0755", 493), ("0644", 420), ("-010", -8), ("0o17", 15), ("0x1F", 31), ("0X1f", 31), ("0b101", 5),
+    ("1_000", 1000), ("08", 8.0), ("09.5", 9.5), ("42", 42), ("+42", 42), ("-0", 0),
+    ("1e3", 1000.0), ("1.5", 1.5), (".5", 0.5), ("1.", 1.0), (".inf", math.inf), ("-.Inf", -math.inf),
+    ("1:20", "1:20"),  # no base-60 in go-yaml
+    ("2024-01-01", "2024-01-01"), ("2001-12-14t21:59:43.10-05:00", "2001-12-14t21:59:43.10-05:00"),  # timestamps stay text
+    ("~", None), ("null", None), ("Null", None), ("NULL", None), ("", None),
+    ("nginx:1.2", "nginx:1.2"), ("0.0.0.0", "0.0.0.0"), ("1.2.3", "1.2.3"), ("12Mi", "12Mi"),
+    ("9223372036854775807", 9223372036854775807), ("99999999999999999999", 1e20),
+]
+
+
+@pytest.mark.parametrize("text,expected", GO_YAML_V2)
+def test_plain_scalars_read_as_go_yaml_v2(text, expected):
+    value = load_document(f"v: {text}\n")["v"]
+    if isinstance(expected, float) and math.isnan(expected):
+        assert math.isnan(value)
+    else:
+        assert value == expected and type(value) is type(expected)
+
+
+@pytest.mark.parametrize("text", ['"yes"', "'0755'", '"2024-01-01"', "!!str 0755", "!!str yes"])
+def test_quoted_or_tagged_scalars_stay_strings(text):
+    assert isinstance(load_document(f"v: {text}\n")["v"], str)
+
+
+def test_keys_become_json_strings():
+    # "on" and "y" are both the boolean true; the later one wins
+    assert load_document("on: 1\ny: 2\n3: x\nnull: z\n") == {"true": 2, "3": "x", "null": "z"}
+
+
+def test_merge_keys_merge():
+    doc = load_document("base: &b {cpu: 1, memory: 2}\nlimits:\n  <<: *b\n  cpu: 3\n")
+    assert doc["limits"] == {"cpu": 3, "memory": 2}
+
+
+def test_the_examples_privileged_yes_is_true():
+    doc = load_document("securityContext:\n  privileged: yes\n  readOnlyRootFilesystem: off\n")
+    assert doc["securityContext"] == {"privileged": True, "readOnlyRootFilesystem": False}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "privileged: yes\n",
+        "a:\n  - on\n",
+        "- - off\n",
+        "flow: [a, n, b]\n",
+        "map: {x: Y}\n",
+        "anchored: &a yes\n",
+        "mode: 0644\n",
+        "mode: -0755\n",
+        "hex: 0X1F\n",
+        "x: !!bool true\n",
+        "a: &x 1\nb: *x\n",
+        "<<: {a: 1}\n",
+        "%YAML 1.1\n---\na: 1\n",
+        "yes: 1\n",
+        "? off\n: 1\n",
+        '{"a":no}\n',
+        "k: no   # comment\n",
+    ],
+)
+def test_guard_sends_yaml11_documents_to_the_faithful_loader(text):
+    assert needs_faithful(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a: true\nb: 1\nc: nginx:1.2\n",
+        "command: ['echo', 'on']\n",
+        'args: ["-n", "ns"]\n',
+        "description: turn it on now\n",
+        "ratio: 0.5\nport: 8080\n",
+        "name: yesterday\nother: nothing\n",
+    ],
+)
+def test_guard_lets_plain_yaml12_documents_take_the_fast_path(text):
+    assert not needs_faithful(text)
+
+
+# A property test: over documents built from the scalars where YAML 1.1 and 1.2
+# disagree, whenever the guard lets a document through, the fast loader reads
+# it exactly as the faithful one does.
+TRICKY = [t for t, _ in GO_YAML_V2 if t not in ("", ".inf", "-.Inf")] + [
+    "abc", "on-call", "no_proxy", "yes please", "0.5", "0", "-1", "1e-3", "on:", "#x", "- x",
+]
+SAFE_PLAIN = st.sampled_from(TRICKY)
+KEYS = st.sampled_from(["a", "b", "on", "y", "n", "name", "0755", "k8s"])
+
+
+def _emit(value, indent=0) -> str:
+    pad = " " * indent
+    if isinstance(value, dict):
+        out = []
+        for k, v in value.items():
+            if isinstance(v, (dict, list)) and v:
+                out.append(f"{pad}{k}:\n{_emit(v, indent + 2)}")
+            else:
+                out.append(f"{pad}{k}: {_scalar(v)}\n")
+        return "".join(out) or f"{pad}{{}}\n"
+    if isinstance(value, list):
+        out = []
+        for v in value:
+            if isinstance(v, (dict, list)) and v:
+                inner = _emit(v, indent + 2)
+                out.append(f"{pad}-{inner[indent + 1:]}")
+            else:
+                out.append(f"{pad}- {_scalar(v)}\n")
+        return "".join(out)
+    return f"{pad}{_scalar(value)}\n"
+
+
+def _scalar(v) -> str:
+    if isinstance(v, dict):
+        return "{}"
+    if isinstance(v, list):
+        return "[]"
+    return v if v not in ("on:", "#x", "- x") else f"'{v}'"
+
+
+tree = st.recursive(
+    SAFE_PLAIN,
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(KEYS, children, max_size=4),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.dictionaries(KEYS, tree, min_size=1, max_size=5))
+def test_fast_path_agrees_with_faithful_loader(doc):
+    text = _emit(doc)
+    if yamlparse.yaml_rs is None or needs_faithful(text):
+        return
+    assert yamlparse._load_fast(text) == load_faithful(text), text
+
+
+def test_documents_split_on_markers_with_their_first_line():
+    text = "a: 1\n---\n# only a comment\n---\nb: 2\n--- \nc: 3\n...\n---\nd: 4\n"
+    starts = [line for line, _ in split_documents(text)]
+    assert starts == [1, 2, 4, 6, 9]
+    docs = list(parse_documents(text))
+    assert [(d.index, d.start_line, d.value) for d in docs] == [(0, 1, {"a": 1}), (2, 4, {"b": 2}), (3, 6, {"c": 3}), (4, 9, {"d": 4})]
+
+
+def test_a_broken_document_costs_only_itself():
+    docs = list(parse_documents("a: 1\n---\nb: [1, 2\n---\nc: 3\n"))
+    assert [d.value for d in docs] == [{"a": 1}, None, {"c": 3}]
+    assert docs[1].error.startswith("invalid YAML:") and "(line 4" in docs[1].error
+
+
+def test_alias_bomb_is_refused_quickly():
+    lines = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    prev = "a"
+    for name in "bcdefghi":
+        lines.append(f"{name}: &{name} [" + ",".join([f"*{prev}"] * 9) + "]")
+        prev = name
+    with pytest.raises(YamlError, match="excessive aliasing"):
+        load_document("\n".join(lines) + "\n")
+
+
+def test_small_aliases_are_fine():
+    assert load_document("a: &x [1, 2]\nb: *x\n") == {"a": [1, 2], "b": [1, 2]}
+
+
+def test_oversized_document_is_reported_not_parsed(monkeypatch):
+    monkeypatch.setattr(yamlparse, "MAX_DOCUMENT_BYTES", 1000)
+    docs = list(parse_documents("a: 1\n---\nb: '" + "x" * 2000 + "'\n"))
+    assert docs[0].value == {"a": 1}
+    assert "larger than the API server accepts" in docs[1].error
+
+
+def test_deep_nesting_is_an_error_not_a_crash():
+    with pytest.raises(YamlError):
+        load_document("a: " + "[" * 100000 + "]" * 100000 + "\n")
