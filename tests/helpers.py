@@ -34,5 +34,3 @@ def run_cli(*args: str, input: str | bytes | None = None):
 def run_json(*args: str, input=None) -> tuple[int, dict]:
     res = run_cli(*args, "-f", "json", input=input)
     return res.exit_code, json.loads(res.stdout)
-
-

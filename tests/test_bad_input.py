@@ -6,10 +6,10 @@ from __future__ import annotations
 import json
 import os
 
-from helpers import run_cli, scan_text
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from helpers import run_cli, scan_text
 from kubeward.config import Config
 from kubeward.engine import scan, select_checks
 from kubeward.inventory import Inventory
@@ -95,7 +95,10 @@ spec: [1]
 
 def test_fifty_megabyte_file_is_handled(tmp_manifests):
     # one 50 MB document cannot be applied (the API server takes 3 MiB): reported, not parsed
-    big = tmp_manifests("big.yaml", GOOD + "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: big}\ndata:\n  blob: '" + "x" * (50 * 1024 * 1024) + "'\n")
+    big = tmp_manifests(
+        "big.yaml",
+        GOOD + "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: big}\ndata:\n  blob: '" + "x" * (50 * 1024 * 1024) + "'\n",
+    )
     tmp_manifests("small.yaml", GOOD.replace("good", "small"))
     code, report, stderr = _scan_dir(big.parent)
     assert code == 2
@@ -112,7 +115,12 @@ def test_file_over_the_size_limit_is_skipped(tmp_manifests):
 
 
 def test_billion_laughs_is_refused(tmp_manifests):
-    lines = ["apiVersion: v1", "kind: ConfigMap", "metadata: {name: lol}", 'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    lines = [
+        "apiVersion: v1",
+        "kind: ConfigMap",
+        "metadata: {name: lol}",
+        'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]',
+    ]
     prev = "a"
     for name in "bcdefghi":
         lines.append(f"{name}: &{name} [" + ",".join([f"*{prev}"] * 9) + "]")
@@ -152,11 +160,36 @@ def test_unreadable_and_missing_paths(tmp_manifests, tmp_path):
 # -- property: no document, however odd, crashes the engine -------------------
 
 json_leaf = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8)
-json_tree = st.recursive(json_leaf, lambda c: st.lists(c, max_size=3) | st.dictionaries(st.text(max_size=6), c, max_size=3), max_leaves=15)
+json_tree = st.recursive(
+    json_leaf, lambda c: st.lists(c, max_size=3) | st.dictionaries(st.text(max_size=6), c, max_size=3), max_leaves=15
+)
 field_names = st.sampled_from(
-    ["containers", "initContainers", "ephemeralContainers", "securityContext", "volumes", "hostPath", "privileged",
-     "capabilities", "add", "image", "resources", "limits", "requests", "runAsUser", "runAsNonRoot", "hostNetwork",
-     "template", "spec", "metadata", "annotations", "name", "jobTemplate", "readOnlyRootFilesystem", "allowPrivilegeEscalation"]
+    [
+        "containers",
+        "initContainers",
+        "ephemeralContainers",
+        "securityContext",
+        "volumes",
+        "hostPath",
+        "privileged",
+        "capabilities",
+        "add",
+        "image",
+        "resources",
+        "limits",
+        "requests",
+        "runAsUser",
+        "runAsNonRoot",
+        "hostNetwork",
+        "template",
+        "spec",
+        "metadata",
+        "annotations",
+        "name",
+        "jobTemplate",
+        "readOnlyRootFilesystem",
+        "allowPrivilegeEscalation",
+    ]
 )
 k8s_tree = st.recursive(
     json_leaf,

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from kubeward.checks.registry import all_checks
-
 from helpers import DATA, scan_text
+from kubeward.checks.registry import all_checks
 
 CHECK_IDS = [c.id for c in all_checks()]
 

@@ -9,8 +9,8 @@ import subprocess
 import sys
 
 import pytest
-from helpers import EXAMPLES
 
+from helpers import EXAMPLES
 from kubeward.sources.files import load_bytes, load_paths
 
 DEPLOY = """apiVersion: apps/v1
@@ -55,7 +55,10 @@ items:
     spec: {template: {spec: {containers: [{name: c, image: nginx, securityContext: {privileged: true}}]}}}
 """
     result = load_bytes(text.encode(), "list.yaml")
-    assert [(r.kind, r.list_path) for r in result.resources] == [("Service", ("items", 0, "items", 0)), ("Deployment", ("items", 1))]
+    assert [(r.kind, r.list_path) for r in result.resources] == [
+        ("Service", ("items", 0, "items", 0)),
+        ("Deployment", ("items", 1)),
+    ]
     from helpers import scan_text
 
     scanned, _ = scan_text(text, only=["KW-P001"])
@@ -128,7 +131,9 @@ def test_helm_output_is_attributed_to_each_template(tmp_manifests, monkeypatch, 
     bindir.mkdir()
     fake = bindir / "helm"
     fake.write_text(
-        "#!/bin/sh\ncat <<'OUT'\n---\n# Source: demo/templates/deploy.yaml\n" + DEPLOY.replace('"nginx:1.27"', '"nginx"') + "OUT\n"
+        "#!/bin/sh\ncat <<'OUT'\n---\n# Source: demo/templates/deploy.yaml\n"
+        + DEPLOY.replace('"nginx:1.27"', '"nginx"')
+        + "OUT\n"
     )
     fake.chmod(0o755)
     monkeypatch.setenv("PATH", f"{bindir}{os.pathsep}{os.environ['PATH']}")

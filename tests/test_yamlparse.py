@@ -21,18 +21,58 @@ from kubeward.sources.yamlparse import (
 
 # value written in a manifest -> what kubectl sends to the API server
 GO_YAML_V2 = [
-    ("yes", True), ("Yes", True), ("YES", True), ("y", True), ("Y", True), ("on", True), ("On", True), ("ON", True),
-    ("true", True), ("True", True), ("TRUE", True),
-    ("no", False), ("n", False), ("N", False), ("off", False), ("OFF", False), ("false", False), ("False", False),
+    ("yes", True),
+    ("Yes", True),
+    ("YES", True),
+    ("y", True),
+    ("Y", True),
+    ("on", True),
+    ("On", True),
+    ("ON", True),
+    ("true", True),
+    ("True", True),
+    ("TRUE", True),
+    ("no", False),
+    ("n", False),
+    ("N", False),
+    ("off", False),
+    ("OFF", False),
+    ("false", False),
+    ("False", False),
     ("yEs", "yEs"),  # not in go-yaml's table: a string
-    ("0755", 493), ("0644", 420), ("-010", -8), ("0o17", 15), ("0x1F", 31), ("0X1f", 31), ("0b101", 5),
-    ("1_000", 1000), ("08", 8.0), ("09.5", 9.5), ("42", 42), ("+42", 42), ("-0", 0),
-    ("1e3", 1000.0), ("1.5", 1.5), (".5", 0.5), ("1.", 1.0), (".inf", math.inf), ("-.Inf", -math.inf),
+    ("0755", 493),
+    ("0644", 420),
+    ("-010", -8),
+    ("0o17", 15),
+    ("0x1F", 31),
+    ("0X1f", 31),
+    ("0b101", 5),
+    ("1_000", 1000),
+    ("08", 8.0),
+    ("09.5", 9.5),
+    ("42", 42),
+    ("+42", 42),
+    ("-0", 0),
+    ("1e3", 1000.0),
+    ("1.5", 1.5),
+    (".5", 0.5),
+    ("1.", 1.0),
+    (".inf", math.inf),
+    ("-.Inf", -math.inf),
     ("1:20", "1:20"),  # no base-60 in go-yaml
-    ("2024-01-01", "2024-01-01"), ("2001-12-14t21:59:43.10-05:00", "2001-12-14t21:59:43.10-05:00"),  # timestamps stay text
-    ("~", None), ("null", None), ("Null", None), ("NULL", None), ("", None),
-    ("nginx:1.2", "nginx:1.2"), ("0.0.0.0", "0.0.0.0"), ("1.2.3", "1.2.3"), ("12Mi", "12Mi"),
-    ("9223372036854775807", 9223372036854775807), ("99999999999999999999", 1e20),
+    ("2024-01-01", "2024-01-01"),
+    ("2001-12-14t21:59:43.10-05:00", "2001-12-14t21:59:43.10-05:00"),  # timestamps stay text
+    ("~", None),
+    ("null", None),
+    ("Null", None),
+    ("NULL", None),
+    ("", None),
+    ("nginx:1.2", "nginx:1.2"),
+    ("0.0.0.0", "0.0.0.0"),
+    ("1.2.3", "1.2.3"),
+    ("12Mi", "12Mi"),
+    ("9223372036854775807", 9223372036854775807),
+    ("99999999999999999999", 1e20),
 ]
 
 
@@ -110,7 +150,17 @@ def test_guard_lets_plain_yaml12_documents_take_the_fast_path(text):
 # disagree, whenever the guard lets a document through, the fast loader reads
 # it exactly as the faithful one does.
 TRICKY = [t for t, _ in GO_YAML_V2 if t not in ("", ".inf", "-.Inf")] + [
-    "abc", "on-call", "no_proxy", "yes please", "0.5", "0", "-1", "1e-3", "on:", "#x", "- x",
+    "abc",
+    "on-call",
+    "no_proxy",
+    "yes please",
+    "0.5",
+    "0",
+    "-1",
+    "1e-3",
+    "on:",
+    "#x",
+    "- x",
 ]
 SAFE_PLAIN = st.sampled_from(TRICKY)
 KEYS = st.sampled_from(["a", "b", "on", "y", "n", "name", "0755", "k8s"])
@@ -131,7 +181,7 @@ def _emit(value, indent=0) -> str:
         for v in value:
             if isinstance(v, (dict, list)) and v:
                 inner = _emit(v, indent + 2)
-                out.append(f"{pad}-{inner[indent + 1:]}")
+                out.append(f"{pad}-{inner[indent + 1 :]}")
             else:
                 out.append(f"{pad}- {_scalar(v)}\n")
         return "".join(out)
@@ -167,7 +217,12 @@ def test_documents_split_on_markers_with_their_first_line():
     starts = [line for line, _ in split_documents(text)]
     assert starts == [1, 2, 4, 6, 9]
     docs = list(parse_documents(text))
-    assert [(d.index, d.start_line, d.value) for d in docs] == [(0, 1, {"a": 1}), (2, 4, {"b": 2}), (3, 6, {"c": 3}), (4, 9, {"d": 4})]
+    assert [(d.index, d.start_line, d.value) for d in docs] == [
+        (0, 1, {"a": 1}),
+        (2, 4, {"b": 2}),
+        (3, 6, {"c": 3}),
+        (4, 9, {"d": 4}),
+    ]
 
 
 def test_a_broken_document_costs_only_itself():

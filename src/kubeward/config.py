@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .checks.registry import known_selector
+from .checks.registry import Check, known_selector, matches
 from .model import Finding, Severity
 from .sources.yamlparse import YamlError, load_document
 
@@ -49,10 +49,10 @@ class Suppression:
     expires: dt.date | None = None
     origin: str = ""  # "<config file>: suppressions[3]"
 
-    def matches(self, finding: Finding, check_matches) -> bool:
+    def matches(self, finding: Finding, check: Check) -> bool:
         res = finding.resource
         return (
-            check_matches(self.check)
+            (self.check == "*" or matches(check, self.check))
             and (self.kind is None or self.kind == res.kind)
             and (self.namespace is None or fnmatch.fnmatchcase(res.namespace, self.namespace))
             and (self.name is None or fnmatch.fnmatchcase(res.name, self.name))

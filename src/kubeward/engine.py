@@ -126,7 +126,7 @@ def apply_suppressions(findings: list[Finding], config: Config, today: dt.date) 
             finding.suppression = annotation
             continue
         for rule in config.suppressions:
-            if not rule.matches(finding, lambda s: s == "*" or matches(check, s)):
+            if not rule.matches(finding, check):
                 continue
             if rule.expired(today):
                 finding.notes.append(f"suppression {rule.origin} expired on {rule.expires.isoformat()}")
@@ -143,10 +143,10 @@ def _annotation_suppression(finding: Finding, check: Check) -> str | None:
     spec_path = POD_SPEC_PATHS.get(resource.kind)
     if spec_path:
         sources.append(dig(resource.obj, *spec_path[:-1], "metadata", "annotations"))
-    for annotations in sources:
-        if not isinstance(annotations, dict):
+    for found in sources:
+        if not isinstance(found, dict):
             continue
-        for key, reason in annotations.items():
+        for key, reason in found.items():
             if not isinstance(key, str) or not key.startswith(SUPPRESS_PREFIX):
                 continue
             target, _, container = key[len(SUPPRESS_PREFIX) :].partition(".")

@@ -110,7 +110,7 @@ def host_path_volume(pod: PodSpec) -> Iterator[Violation]:
     kinds=WORKLOADS,
     rationale="""Each added capability widens what a compromised process can do to the
         kernel and the node. The restricted profile allows adding only NET_BIND_SERVICE.""",
-    remediation="Remove the capabilities from securityContext.capabilities.add; keep only NET_BIND_SERVICE if a low port is needed.",
+    remediation="Remove them from securityContext.capabilities.add; keep only NET_BIND_SERVICE if a low port is needed.",
     refs={"pss": "restricted", "cis": "5.2.9", "nsa": "pod-security"},
     tags=("pss-restricted", "pod-security"),
 )

@@ -20,19 +20,53 @@ def cli() -> None:
 
 @cli.command()
 @click.argument("paths", nargs=-1, type=click.Path(allow_dash=True))
-@click.option("-f", "--format", "fmt", type=click.Choice(["table", "json", "sarif", "junit"]), default="table", show_default=True, help="Report format.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, allow_dash=True), help="Write the report to FILE instead of stdout.")
-@click.option("--config", "config_path", type=click.Path(dir_okay=False), help="Configuration file (default: the nearest .kubeward.yaml above the first path).")
+@click.option(
+    "-f",
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json", "sarif", "junit"]),
+    default="table",
+    show_default=True,
+    help="Report format.",
+)
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False, allow_dash=True), help="Write the report to FILE instead of stdout."
+)
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    help="Configuration file (default: the nearest .kubeward.yaml above the first path).",
+)
 @click.option("--no-config", is_flag=True, help="Ignore .kubeward.yaml files.")
-@click.option("--fail-on", type=click.Choice([*SEVERITIES, "none"], case_sensitive=False), help="Exit 1 when a finding has this severity or higher (default: low).")
+@click.option(
+    "--fail-on",
+    type=click.Choice([*SEVERITIES, "none"], case_sensitive=False),
+    help="Exit 1 when a finding has this severity or higher (default: low).",
+)
 @click.option("-c", "--check", "only", multiple=True, metavar="ID", help="Run only these checks (id, slug or tag); repeatable.")
 @click.option("--skip", multiple=True, metavar="ID", help="Do not run these checks (id, slug or tag); repeatable.")
 @click.option("--show-suppressed", is_flag=True, help="List suppressed findings in the table too.")
-@click.option("--values", "helm_values", multiple=True, type=click.Path(exists=True, dir_okay=False), help="Values file for Helm charts; repeatable.")
-@click.option("--max-file-size", type=click.IntRange(min=1), default=256, show_default=True, metavar="MiB", help="Refuse input files larger than this.")
+@click.option(
+    "--values",
+    "helm_values",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="Values file for Helm charts; repeatable.",
+)
+@click.option(
+    "--max-file-size",
+    type=click.IntRange(min=1),
+    default=256,
+    show_default=True,
+    metavar="MiB",
+    help="Refuse input files larger than this.",
+)
 @click.option("--color/--no-color", default=None, help="Colour the table (default: when stdout is a terminal).")
 @click.option("-v", "--verbose", is_flag=True, help="Debug logging on stderr.")
-def scan(paths, fmt, output, config_path, no_config, fail_on, only, skip, show_suppressed, helm_values, max_file_size, color, verbose):
+def scan(
+    paths, fmt, output, config_path, no_config, fail_on, only, skip, show_suppressed, helm_values, max_file_size, color, verbose
+):
     """Scan manifests: files, directories, '-' for stdin, Helm charts and Kustomize dirs.
 
     Exit status: 0 when no finding reaches --fail-on, 1 when one does,
@@ -60,7 +94,7 @@ def scan(paths, fmt, output, config_path, no_config, fail_on, only, skip, show_s
 
 
 @cli.group(invoke_without_command=True)
-@click.option("-f", "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("-f", "--format", "fmt", type=click.Choice(["table", "json", "markdown"]), default="table", show_default=True)
 @click.pass_context
 def checks(ctx, fmt):
     """List the check catalogue; `checks explain ID` describes one check."""

@@ -14,7 +14,22 @@ EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 DEFAULT_FAIL_ON = Severity.LOW
 
 
-def run_scan(*, paths, fmt, output, config_path, no_config, fail_on, only, skip, show_suppressed, helm_values, max_file_bytes, color, verbose) -> int:
+def run_scan(
+    *,
+    paths,
+    fmt,
+    output,
+    config_path,
+    no_config,
+    fail_on,
+    only,
+    skip,
+    show_suppressed,
+    helm_values,
+    max_file_bytes,
+    color,
+    verbose,
+) -> int:
     from ..config import Config, ConfigError, discover, load_config
     from ..engine import scan, select_checks
     from ..inventory import Inventory
@@ -46,9 +61,9 @@ def run_scan(*, paths, fmt, output, config_path, no_config, fail_on, only, skip,
 
     for error in result.errors:
         _error(str(error))
-    for finding in result.findings:
-        for note in finding.notes:
-            logging.getLogger("kubeward").warning("%s: %s: %s", finding.resource.file, finding.check_id, note)
+    notes = {f"{f.resource.file}: {f.resource.ref}: {note}": None for f in result.findings for note in f.notes}
+    for note in notes:
+        click.echo(f"kubeward: warning: {note}", err=True)
 
     if color is None:
         color = output in (None, "-") and sys.stdout.isatty()

@@ -46,7 +46,9 @@ def render(result: ScanResult, **_: object) -> str:
         total += cases
         failures += fails
     if result.errors:
-        suite = ET.SubElement(suites, "testsuite", name="input", tests=str(len(result.errors)), errors=str(len(result.errors)), failures="0")
+        suite = ET.SubElement(
+            suites, "testsuite", name="input", tests=str(len(result.errors)), errors=str(len(result.errors)), failures="0"
+        )
         for e in result.errors:
             case = ET.SubElement(suite, "testcase", classname="input", name=e.file)
             ET.SubElement(case, "error", message=str(e))

@@ -58,7 +58,9 @@ def _result(f: Finding, rule_index: int) -> dict:
     location: dict = {"physicalLocation": {"artifactLocation": {"uri": _uri(res.file)}}}
     if f.line:
         location["physicalLocation"]["region"] = {"startLine": f.line}
-    location["logicalLocations"] = [{"name": f.path_str or res.ref, "fullyQualifiedName": f"{res.ref}:{f.path_str}", "kind": "object"}]
+    location["logicalLocations"] = [
+        {"name": f.path_str or res.ref, "fullyQualifiedName": f"{res.ref}:{f.path_str}", "kind": "object"}
+    ]
     fingerprint = hashlib.sha256(f"{f.check_id}|{res.ref}|{f.path_str}".encode()).hexdigest()[:32]
     out: dict = {
         "ruleId": f.check_id,

@@ -18,14 +18,14 @@ STYLES = {
 }
 
 
-def render(result: ScanResult, *, color: bool = False, show_suppressed: bool = False, width: int | None = None, **_: object) -> str:
+def render(
+    result: ScanResult, *, color: bool = False, show_suppressed: bool = False, width: int | None = None, **_: object
+) -> str:
     from rich.console import Console
     from rich.text import Text
 
     buffer = io.StringIO()
-    console = Console(
-        file=buffer, force_terminal=color, no_color=not color, highlight=False, width=width or 120, soft_wrap=True
-    )
+    console = Console(file=buffer, force_terminal=color, no_color=not color, highlight=False, width=width or 120, soft_wrap=True)
     shown = [f for f in result.findings if show_suppressed or not f.suppressed]
     for _, group in groupby(shown, key=lambda f: id(f.resource)):
         items = list(group)

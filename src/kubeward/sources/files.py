@@ -37,7 +37,7 @@ class LoadResult:
     files: int = 0  # inputs read (files, stdin, rendered charts)
     skipped: int = 0  # documents that were not Kubernetes objects
 
-    def extend(self, other: "LoadResult") -> None:
+    def extend(self, other: LoadResult) -> None:
         self.resources.extend(other.resources)
         self.errors.extend(other.errors)
         self.files += other.files
@@ -106,7 +106,10 @@ def load_file(path: Path, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES) -> LoadR
     try:
         size = path.stat().st_size
         if size > max_file_bytes:
-            return _error(name, f"file is {size / 1048576:.1f} MiB, above the {max_file_bytes // 1048576} MiB limit (--max-file-size); skipped")
+            return _error(
+                name,
+                f"file is {size / 1048576:.1f} MiB, above the {max_file_bytes // 1048576} MiB limit (--max-file-size); skipped",
+            )
         with path.open("rb") as fh:
             data = fh.read()
     except OSError as exc:
@@ -180,7 +183,9 @@ def _add_object(result: LoadResult, obj: dict, name: str, index: int, start_line
         return
     metadata = obj.get("metadata")
     if metadata is not None and not isinstance(metadata, dict):
-        result.errors.append(InputError(name, f"metadata of {kind} must be an object, not {type(metadata).__name__}", index, start_line))
+        result.errors.append(
+            InputError(name, f"metadata of {kind} must be an object, not {type(metadata).__name__}", index, start_line)
+        )
         return
     result.resources.append(Resource(obj, name, index, start_line, text, prefix))
 

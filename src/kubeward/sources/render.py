@@ -24,7 +24,9 @@ def helm_chart(chart: Path, values: list[str] | None) -> LoadResult:
     helm = shutil.which("helm")
     name = str(chart)
     if helm is None:
-        return LoadResult(errors=[InputError(name, "is a Helm chart, but no 'helm' binary is on PATH; install Helm 3 to scan charts")])
+        return LoadResult(
+            errors=[InputError(name, "is a Helm chart, but no 'helm' binary is on PATH; install Helm 3 to scan charts")]
+        )
     cmd = [helm, "template", "kubeward-scan", name]
     for value_file in values or []:
         cmd += ["--values", value_file]

@@ -312,7 +312,7 @@ def split_documents(text: str) -> Iterator[tuple[int, str]]:
         starts.insert(0, 0)
     starts.append(len(text))
     line = 1
-    for begin, end in zip(starts, starts[1:]):
+    for begin, end in zip(starts, starts[1:], strict=False):
         chunk = text[begin:end]
         yield line, chunk
         line += chunk.count("\n")
@@ -340,9 +340,7 @@ def parse_documents(text: str) -> Iterator[ParsedDocument]:
             continue
         doc = ParsedDocument(index=index, start_line=start, text=chunk)
         if len(chunk) > MAX_DOCUMENT_BYTES:
-            doc.error = (
-                f"document is {len(chunk) / 1048576:.1f} MiB, larger than the API server accepts (3 MiB); not parsed"
-            )
+            doc.error = f"document is {len(chunk) / 1048576:.1f} MiB, larger than the API server accepts (3 MiB); not parsed"
         else:
             try:
                 doc.value = load_document(chunk)

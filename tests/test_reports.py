@@ -1,0 +1,110 @@
+"""Report formats: JSON schema, SARIF 2.1.0 (validated), JUnit, table."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+
+import jsonschema
+import pytest
+
+from helpers import DATA, EXAMPLES, run_cli, run_json
+
+SARIF_SCHEMA = json.loads((DATA / "sarif-schema-2.1.0.json").read_text())
+JSON_FIELDS = {"check", "slug", "severity", "kind", "namespace", "name", "file", "line", "path", "message", "suppressed"}
+
+
+@pytest.fixture(scope="module")
+def insecure_json():
+    code, report = run_json("scan", str(EXAMPLES / "insecure-app"))
+    assert code == 1
+    return report
+
+
+def test_json_report_schema(insecure_json):
+    assert insecure_json["schemaVersion"] == 1
+    assert insecure_json["summary"]["resources"] == 4
+    assert insecure_json["summary"]["findings"] == len(insecure_json["findings"]) > 10
+    for f in insecure_json["findings"]:
+        assert JSON_FIELDS <= f.keys()
+        assert f["severity"] in {"info", "low", "medium", "high", "critical"}
+        assert isinstance(f["line"], int) and f["line"] >= 1
+
+
+def test_yaml11_privileged_yes_is_caught_on_its_line(insecure_json):
+    (priv,) = [f for f in insecure_json["findings"] if f["check"] == "KW-P001"]
+    assert priv["name"] == "web" and priv["container"] == "web"
+    line = (EXAMPLES / "insecure-app" / "deployment.yaml").read_text().splitlines()[priv["line"] - 1]
+    assert line.strip() == "privileged: yes"
+
+
+def test_sarif_is_schema_valid_and_every_result_has_file_and_line():
+    res = run_cli("scan", str(EXAMPLES / "insecure-app"), "-f", "sarif")
+    log = json.loads(res.stdout)
+    jsonschema.Draft4Validator(SARIF_SCHEMA).validate(log)
+    run = log["runs"][0]
+    rules = run["tool"]["driver"]["rules"]
+    assert run["results"]
+    for result in run["results"]:
+        assert rules[result["ruleIndex"]]["id"] == result["ruleId"]
+        loc = result["locations"][0]["physicalLocation"]
+        assert loc["artifactLocation"]["uri"].startswith(str(EXAMPLES).lstrip("/")) or loc["artifactLocation"]["uri"].startswith(
+            "file://"
+        )
+        assert loc["region"]["startLine"] >= 1
+
+
+def test_sarif_marks_suppressed_results_and_errors(tmp_manifests):
+    pod = tmp_manifests(
+        "s.yaml",
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  annotations: {ignore-check.kubeward.io/KW-P001: accepted}\n"
+        "spec:\n  containers: [{name: c, image: x, securityContext: {privileged: true}}]\n",
+    )
+    broken = tmp_manifests("broken.yaml", "a: [\n")
+    res = run_cli("scan", str(pod), str(broken), "-f", "sarif", "--check", "KW-P001")
+    log = json.loads(res.stdout)
+    jsonschema.Draft4Validator(SARIF_SCHEMA).validate(log)
+    (result,) = log["runs"][0]["results"]
+    assert result["suppressions"] == [
+        {"kind": "inSource", "justification": "accepted (annotation ignore-check.kubeward.io/KW-P001)"}
+    ]
+    invocation = log["runs"][0]["invocations"][0]
+    assert invocation["executionSuccessful"] is False
+    assert "invalid YAML" in invocation["toolExecutionNotifications"][0]["message"]["text"]
+
+
+def test_junit_report_counts_failures():
+    res = run_cli("scan", str(EXAMPLES / "insecure-app"), "-f", "junit")
+    root = ET.fromstring(res.stdout)
+    assert root.tag == "testsuites"
+    suites = {s.get("name").split()[0]: s for s in root.findall("testsuite")}
+    assert suites["KW-P001"].get("failures") == "1"
+    assert suites["KW-G001"].get("failures") == "0"  # no duplicates: one passing case
+    assert int(root.get("failures")) == sum(int(s.get("failures")) for s in suites.values())
+    failure = suites["KW-P001"].find("testcase/failure")
+    assert "deployment.yaml:27" in failure.text
+
+
+def test_table_groups_by_resource_and_summarises():
+    res = run_cli("scan", str(EXAMPLES / "insecure-app"))
+    out = res.stdout
+    assert "Deployment/shop/web" in out and "DaemonSet/shop/log-collector" in out
+    assert "CRITICAL KW-P001 privileged-container" in out
+    assert out.strip().splitlines()[-1].startswith("28 findings (1 critical, 3 high, 16 medium, 8 low) in 4 resources")
+    assert "\x1b[" not in out  # no colour codes when not a terminal
+
+
+def test_table_colours_on_request():
+    assert "\x1b[" in run_cli("scan", str(EXAMPLES / "insecure-app"), "--color").stdout
+
+
+def test_output_file(tmp_path):
+    target = tmp_path / "report.sarif"
+    res = run_cli("scan", str(EXAMPLES / "hardened-app"), "-f", "sarif", "-o", str(target))
+    assert res.exit_code == 0 and res.stdout == ""
+    assert json.loads(target.read_text())["runs"][0]["results"] == []
+
+
+def test_hardened_example_is_clean():
+    code, report = run_json("scan", str(EXAMPLES / "hardened-app"))
+    assert code == 0 and report["findings"] == [] and report["summary"]["resources"] == 2
