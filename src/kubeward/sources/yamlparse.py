@@ -196,28 +196,33 @@ def load_faithful(text: str) -> Any:
 # ---------------------------------------------------------------------------
 # The guard: which documents the YAML 1.2 fast loader reads like Kubernetes.
 
-# Where a plain scalar can start: at a line's indentation (after any "- "),
-# after ": ", "? ", or inside flow collections; optionally after an anchor.
-_START = r"(?:^[ \t]*(?:-[ \t]+)*|[:?][ \t]+(?:-[ \t]+)*|[\[{,][ \t]*|[\"']:[ \t]*)(?:&[^ \t\r\n]+[ \t]+)?"
-_END = r"(?=[ \t]*(?:$|#|:(?:[ \t]|$)|[,\]}]))"
+# A plain scalar starts after a space (indentation, "key: ", "- ", an anchor
+# or a tag) or a flow indicator, and ends at a line end, a comment, ": " or a
+# flow indicator. Every alternative starts with that one character class, so
+# the regex engine can skip ahead quickly (about 70 MB/s here).
+_END = r"[ \t]*(?:\r?$|#|:(?:[ \t]|\r?$)|[,\]}])"
 _UNSAFE = re.compile(
-    "|".join(
-        (
-            _START + r"(?:y|n|yes|no|on|off)" + _END,  # YAML 1.1 booleans
-            _START + r"[-+]?0[0-9a-zA-Z_]",  # leading-zero numbers (octal 0755, 0X..)
-            _START + r"[-+]?[0-9_]{19}",  # integers beyond int64 become floats in Go
-            _START + r"[!*]",  # tags and aliases
-            r"<<[ \t]*:",  # merge keys
-            r"^%",  # directives
-        )
-    ),
-    re.MULTILINE | re.IGNORECASE,
+    r"[ \t\[{,:](?=[yYnNoO0-9*!+-])(?:"
+    r"(?:[yYnN]|[yY]es|YES|[nN]o|NO|[oO]n|ON|[oO]ff|OFF)" + _END  # YAML 1.1 booleans
+    + r"|[-+]?0(?:[0-9_]+|[xXbBoO][0-9a-fA-F_]+)" + _END  # 0755 is octal in Go
+    + r"|[-+]?[0-9_]{19,}" + _END  # beyond int64: a float in Go
+    + r"|[*!][^ \t\r\n,\[\]{}\"']"  # aliases and tags
+    + r")",
+    re.MULTILINE,
+)
+# Anything at the very start of a line (no space before it) is checked separately.
+_LINE_START = re.compile(
+    r"^(?:(?:[yYnN]|[yY]es|YES|[nN]o|NO|[oO]n|ON|[oO]ff|OFF)" + _END + r"|[-+]?0[0-9_]|[%*!])", re.MULTILINE
 )
 
 
 def needs_faithful(text: str) -> bool:
     """True when a YAML 1.2 reader might read ``text`` unlike Kubernetes does."""
-    return _UNSAFE.search(text) is not None
+    return (
+        _UNSAFE.search(text) is not None
+        or "<<" in text  # merge keys
+        or _LINE_START.search(text) is not None
+    )
 
 
 def _load_fast(text: str) -> Any:

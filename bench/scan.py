@@ -1,0 +1,70 @@
+#!/usr/bin/env python3
+"""End-to-end scan benchmark: resources/s and peak RSS at 1k, 10k and 100k resources.
+
+    python bench/scan.py                 # 1k, 10k, 100k
+    python bench/scan.py --sizes 1000 --repeat 3 --format sarif
+
+Each run is a fresh `kubeward scan DIR -f json -o /dev/null` process (start-up,
+reading, parsing, every check, line recovery and the report included); peak RSS
+is that process's own, from wait4(). Corpora are generated once into
+bench/.corpus/ by corpus.py (deterministic, seed 1). Not part of the test run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import corpus  # noqa: E402
+
+
+def ensure_corpus(size: int) -> Path:
+    target = HERE / ".corpus" / f"n{size}"
+    marker = target / ".done"
+    if not marker.exists():
+        shutil.rmtree(target, ignore_errors=True)
+        target.mkdir(parents=True)
+        corpus.generate(target, size, seed=1)
+        marker.write_text("ok")
+    return target
+
+
+def run_once(directory: Path, fmt: str, extra: list[str]) -> tuple[float, int, int]:
+    """(seconds, peak RSS in KiB, exit code) of one scan process."""
+    cmd = [sys.executable, "-m", "kubeward", "scan", str(directory), "-f", fmt, "-o", os.devnull, "--no-config", "--fail-on", "none", *extra]
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        sys.exit(f"scan failed ({proc.returncode}): {proc.stderr.read().decode()[-2000:]}")
+    return elapsed, usage.ru_maxrss, proc.returncode
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1_000, 10_000, 100_000])
+    parser.add_argument("--repeat", type=int, default=3, help="runs per size; the best is reported")
+    parser.add_argument("--format", default="json", choices=["json", "sarif", "junit", "table"])
+    parser.add_argument("extra", nargs="*", help="extra arguments for kubeward scan")
+    args = parser.parse_args()
+    print(f"{'resources':>10} {'best s':>8} {'res/s':>9} {'peak RSS':>9}   ({args.format}, best of {args.repeat}, {os.cpu_count()} cpus)")
+    for size in args.sizes:
+        directory = ensure_corpus(size)
+        runs = [run_once(directory, args.format, args.extra) for _ in range(args.repeat)]
+        best = min(r[0] for r in runs)
+        rss = max(r[1] for r in runs)
+        print(f"{size:>10,} {best:>8.2f} {size / best:>9,.0f} {rss / 1024:>7.0f}MB", flush=True)
+
+
+if __name__ == "__main__":
+    main()
