@@ -44,7 +44,10 @@ def main() -> None:
     docs = [chunk for f in sorted(directory.glob("*.yaml")) for _, chunk in split_documents(f.read_text())]
     size_mb = sum(map(len, docs)) / 1e6
     guarded = sum(needs_faithful(d) for d in docs)
-    print(f"{len(docs):,} documents, {size_mb:.1f} MB; guard sends {guarded} ({100 * guarded / len(docs):.1f}%) to the faithful loader")
+    print(
+        f"{len(docs):,} documents, {size_mb:.1f} MB; "
+        f"guard sends {guarded} ({100 * guarded / len(docs):.1f}%) to the faithful loader"
+    )
     loaders = {
         "PyYAML CSafeLoader": lambda d: yaml.load(d, Loader=yaml.CSafeLoader),
         "kubeward faithful (CSafeLoader + go-yaml rules)": load_faithful,

@@ -39,7 +39,21 @@ def ensure_corpus(size: int) -> Path:
 
 def run_once(directory: Path, fmt: str, extra: list[str]) -> tuple[float, int, int]:
     """(seconds, peak RSS in KiB, exit code) of one scan process."""
-    cmd = [sys.executable, "-m", "kubeward", "scan", str(directory), "-f", fmt, "-o", os.devnull, "--no-config", "--fail-on", "none", *extra]
+    cmd = [
+        sys.executable,
+        "-m",
+        "kubeward",
+        "scan",
+        str(directory),
+        "-f",
+        fmt,
+        "-o",
+        os.devnull,
+        "--no-config",
+        "--fail-on",
+        "none",
+        *extra,
+    ]
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(proc.pid, 0)
@@ -57,7 +71,10 @@ def main() -> None:
     parser.add_argument("--format", default="json", choices=["json", "sarif", "junit", "table"])
     parser.add_argument("extra", nargs="*", help="extra arguments for kubeward scan")
     args = parser.parse_args()
-    print(f"{'resources':>10} {'best s':>8} {'res/s':>9} {'peak RSS':>9}   ({args.format}, best of {args.repeat}, {os.cpu_count()} cpus)")
+    print(
+        f"{'resources':>10} {'best s':>8} {'res/s':>9} {'peak RSS':>9}   "
+        f"({args.format}, best of {args.repeat}, {os.cpu_count()} cpus)"
+    )
     for size in args.sizes:
         directory = ensure_corpus(size)
         runs = [run_once(directory, args.format, args.extra) for _ in range(args.repeat)]

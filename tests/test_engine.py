@@ -85,7 +85,7 @@ def test_expired_config_suppression_stops_suppressing_and_says_so():
     config = _config([{"check": "privileged-container", "reason": "temporary", "expires": "2020-01-31"}])
     fs = findings(pod(), config)
     assert not any(f.suppressed for f in fs)
-    assert fs[0].notes == ["suppression cfg.yaml: suppressions[0] expired on 2020-01-31"]
+    assert fs[0].notes == ("suppression cfg.yaml: suppressions[0] expired on 2020-01-31",)
     future = _config([{"check": "privileged-container", "reason": "temporary", "expires": "2999-01-31"}])
     assert all(f.suppressed for f in findings(pod(), future))
 

@@ -6,10 +6,10 @@ import glob
 
 import pytest
 import yaml
-from helpers import DATA, EXAMPLES, ROOT
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from helpers import DATA, EXAMPLES, ROOT
 from kubeward.sources.locate import TextIndex, compose, line_of_node
 from kubeward.sources.yamlparse import load_document, split_documents
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from .checks.registry import Check, all_checks, matches
 from .config import Config
-from .inventory import POD_SPEC_PATHS, Inventory, dig
+from .inventory import POD_SPEC_PATHS, Inventory, dig, pod_spec_of
 from .model import Finding, InputError, Resource, Severity, Violation
 from .sources.locate import assign_lines
 
@@ -28,6 +28,9 @@ class ScanResult:
 
     def active(self) -> list[Finding]:
         return [f for f in self.findings if not f.suppressed]
+
+    def sort(self) -> None:
+        self.findings.sort(key=lambda f: (f.resource.file, f.resource.doc_index, f.line or 0, f.check_id))
 
 
 def select_checks(config: Config, only: Sequence[str] = (), skip: Sequence[str] = ()) -> list[Check]:
@@ -48,63 +51,96 @@ def effective_severity(check: Check, config: Config) -> Severity:
     return check.severity
 
 
-def scan(inventory: Inventory, checks: Iterable[Check], config: Config, today: dt.date | None = None) -> ScanResult:
-    checks = list(checks)
-    result = ScanResult(checks=checks, resources=len(inventory))
-    per_kind: dict[str, list[Check]] = defaultdict(list)
-    inventory_checks: list[Check] = []
-    for c in checks:
-        if c.scope == "inventory":
-            inventory_checks.append(c)
-        else:
-            for kind in c.kinds:
-                per_kind[kind].append(c)
-    severities = {c.id: effective_severity(c, config) for c in checks}
+class Scanner:
+    """Runs checks in two phases, so inputs can stream through with bounded memory.
 
-    def emit(c: Check, resource: Resource, violation: Violation) -> None:
-        result.findings.append(
-            Finding(
-                check_id=c.id,
-                slug=c.slug,
-                severity=severities[c.id],
-                title=c.title,
-                message=violation.message,
-                resource=resource,
-                path=violation.path,
-                remediation=c.remediation,
-                refs=c.refs,
-                container=violation.container,
-            )
+    1. :meth:`check_resources` runs the per-resource checks on a batch (one
+       file, say), applies suppressions and recovers lines while the source
+       text is at hand; with ``release=True`` it then shrinks every resource
+       that no cross-resource check needs in full to its identity.
+    2. :meth:`check_inventory` runs the cross-resource checks once over all
+       resources kept.
+    """
+
+    def __init__(self, checks: Iterable[Check], config: Config, today: dt.date | None = None):
+        self.checks = list(checks)
+        self.config = config
+        self.today = today or dt.date.today()
+        self.severities = {c.id: effective_severity(c, config) for c in self.checks}
+        self.per_kind: dict[str, list[Check]] = defaultdict(list)
+        self.inventory_checks: list[Check] = []
+        for c in self.checks:
+            if c.scope == "inventory":
+                self.inventory_checks.append(c)
+            else:
+                for kind in c.kinds:
+                    self.per_kind[kind].append(c)
+        # kinds a cross-resource check reads in full (an empty `kinds` means identity only)
+        self.full_kinds = frozenset(k for c in self.inventory_checks for k in c.kinds)
+
+    def _finding(self, c: Check, resource: Resource, violation: Violation) -> Finding:
+        return Finding(
+            check_id=c.id,
+            slug=c.slug,
+            severity=self.severities[c.id],
+            message=violation.message,
+            resource=resource,
+            path=violation.path,
+            container=violation.container,
         )
 
-    for resource in inventory.resources:
-        kind_checks = per_kind.get(resource.kind)
-        if not kind_checks:
-            continue
-        subject = inventory.pod_spec(resource) if resource.kind in POD_SPEC_PATHS else resource
-        for c in kind_checks:
+    def check_resources(self, resources: Iterable[Resource], *, release: bool = False) -> tuple[list[Finding], list[InputError]]:
+        findings: list[Finding] = []
+        errors: list[InputError] = []
+        for resource in resources:
+            kind_checks = self.per_kind.get(resource.kind)
+            if not kind_checks:
+                continue
+            subject = pod_spec_of(resource) if resource.kind in POD_SPEC_PATHS else resource
+            for c in kind_checks:
+                try:
+                    for violation in c.fn(subject):
+                        findings.append(self._finding(c, resource, violation))
+                except Exception as exc:  # a check must never stop the scan
+                    log.debug("check %s failed on %s", c.id, resource.ref, exc_info=True)
+                    errors.append(_check_error(c, resource, exc))
+            problems = getattr(subject, "problems", None)
+            if problems:
+                for problem in dict.fromkeys(problems):
+                    errors.append(InputError(resource.file, f"{resource.ref}: {problem}", resource.doc_index))
+        self._finish(findings)
+        if release:
+            for resource in resources:
+                if resource.kind not in self.full_kinds:
+                    resource.release()
+        return findings, errors
+
+    def check_inventory(self, inventory: Inventory) -> tuple[list[Finding], list[InputError]]:
+        findings: list[Finding] = []
+        errors: list[InputError] = []
+        for c in self.inventory_checks:
             try:
-                for violation in c.fn(subject):
-                    emit(c, resource, violation)
-            except Exception as exc:  # a check must never stop the scan
-                log.debug("check %s failed on %s", c.id, resource.ref, exc_info=True)
-                result.errors.append(_check_error(c, resource, exc))
-        problems = getattr(subject, "problems", None)
-        if problems:
-            for problem in dict.fromkeys(problems):
-                result.errors.append(InputError(resource.file, f"{resource.ref}: {problem}", resource.doc_index))
+                for resource, violation in c.fn(inventory):
+                    findings.append(self._finding(c, resource, violation))
+            except Exception as exc:
+                log.debug("check %s failed", c.id, exc_info=True)
+                errors.append(InputError("<inventory>", f"check {c.id} could not run: {type(exc).__name__}"))
+        self._finish(findings)
+        return findings, errors
 
-    for c in inventory_checks:
-        try:
-            for resource, violation in c.fn(inventory):
-                emit(c, resource, violation)
-        except Exception as exc:
-            log.debug("check %s failed", c.id, exc_info=True)
-            result.errors.append(InputError("<inventory>", f"check {c.id} could not run: {type(exc).__name__}"))
+    def _finish(self, findings: list[Finding]) -> None:
+        apply_suppressions(findings, self.config, self.today)
+        assign_lines([(f.resource, f.path, f) for f in findings])
 
-    apply_suppressions(result.findings, config, today or dt.date.today())
-    assign_lines([(f.resource, f.path, f) for f in result.findings])
-    result.findings.sort(key=lambda f: (f.resource.file, f.resource.doc_index, f.line or 0, f.check_id))
+
+def scan(inventory: Inventory, checks: Iterable[Check], config: Config, today: dt.date | None = None) -> ScanResult:
+    """Run every selected check over an in-memory inventory (the library entry point)."""
+    scanner = Scanner(checks, config, today)
+    result = ScanResult(checks=scanner.checks, resources=len(inventory))
+    for findings, errors in (scanner.check_resources(inventory.resources), scanner.check_inventory(inventory)):
+        result.findings.extend(findings)
+        result.errors.extend(errors)
+    result.sort()
     return result
 
 
@@ -129,7 +165,7 @@ def apply_suppressions(findings: list[Finding], config: Config, today: dt.date) 
             if not rule.matches(finding, check):
                 continue
             if rule.expired(today):
-                finding.notes.append(f"suppression {rule.origin} expired on {rule.expires.isoformat()}")
+                finding.notes += (f"suppression {rule.origin} expired on {rule.expires.isoformat()}",)
                 continue
             finding.suppressed = True
             finding.suppression = f"{rule.reason} ({rule.origin})"
@@ -153,7 +189,7 @@ def _annotation_suppression(finding: Finding, check: Check) -> str | None:
             if not matches(check, target) or (container and container != finding.container):
                 continue
             if not isinstance(reason, str) or not reason.strip():
-                finding.notes.append(f"annotation {key} has no reason and is ignored")
+                finding.notes += (f"annotation {key} has no reason and is ignored",)
                 continue
             return f"{reason.strip()} (annotation {key})"
     return None

@@ -7,7 +7,7 @@ can depend on them.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 
@@ -65,6 +65,19 @@ class Resource:
     list_path: Path = ()  # position inside a `kind: List` document, if any
     rendered: bool = False  # produced by helm/kustomize: lines are not the user's
 
+    def release(self) -> None:
+        """Drop the body and the text once checked, keeping identity and metadata.
+
+        A scan of 100k objects then holds 100k small dicts, not 100k manifests.
+        """
+        meta = self.metadata
+        keep = {k: meta[k] for k in _KEPT_METADATA if k in meta}
+        annotations = keep.get("annotations")
+        if isinstance(annotations, dict) and _LAST_APPLIED in annotations:
+            keep["annotations"] = {k: v for k, v in annotations.items() if k != _LAST_APPLIED}
+        self.obj = {"apiVersion": self.obj.get("apiVersion"), "kind": self.obj.get("kind"), "metadata": keep}
+        self.source = None
+
     @property
     def kind(self) -> str:
         return _str(self.obj.get("kind"))
@@ -93,6 +106,10 @@ class Resource:
         return f"{self.kind}/{ns + '/' if ns else ''}{self.name}"
 
 
+_KEPT_METADATA = ("name", "generateName", "namespace", "labels", "annotations", "uid")
+_LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+
+
 def _str(value: Any) -> str:
     return value if isinstance(value, str) else ("" if value is None else str(value))
 
@@ -110,20 +127,17 @@ class Violation:
 class Finding:
     """A violation bound to a resource, a check and a place in the source."""
 
-    check_id: str
+    check_id: str  # title, remediation and references live on the check
     slug: str
     severity: Severity
-    title: str
     message: str
     resource: Resource
     path: Path
-    remediation: str = ""
-    refs: dict[str, str] = field(default_factory=dict)
     container: str | None = None
     line: int | None = None
     suppressed: bool = False
     suppression: str | None = None  # reason, and where the suppression came from
-    notes: list[str] = field(default_factory=list)
+    notes: tuple[str, ...] = ()
 
     @property
     def path_str(self) -> str:

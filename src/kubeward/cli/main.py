@@ -62,10 +62,31 @@ def cli() -> None:
     metavar="MiB",
     help="Refuse input files larger than this.",
 )
+@click.option(
+    "-j",
+    "--jobs",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Worker processes; 0 = one per CPU for large inputs.",
+)
 @click.option("--color/--no-color", default=None, help="Colour the table (default: when stdout is a terminal).")
 @click.option("-v", "--verbose", is_flag=True, help="Debug logging on stderr.")
 def scan(
-    paths, fmt, output, config_path, no_config, fail_on, only, skip, show_suppressed, helm_values, max_file_size, color, verbose
+    paths,
+    fmt,
+    output,
+    config_path,
+    no_config,
+    fail_on,
+    only,
+    skip,
+    show_suppressed,
+    helm_values,
+    max_file_size,
+    jobs,
+    color,
+    verbose,
 ):
     """Scan manifests: files, directories, '-' for stdin, Helm charts and Kustomize dirs.
 
@@ -87,6 +108,7 @@ def scan(
             show_suppressed=show_suppressed,
             helm_values=list(helm_values),
             max_file_bytes=max_file_size * 1024 * 1024,
+            jobs=jobs,
             color=color,
             verbose=verbose,
         )

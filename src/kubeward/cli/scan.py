@@ -27,13 +27,13 @@ def run_scan(
     show_suppressed,
     helm_values,
     max_file_bytes,
+    jobs,
     color,
     verbose,
 ) -> int:
     from ..config import Config, ConfigError, discover, load_config
-    from ..engine import scan, select_checks
-    from ..inventory import Inventory
-    from ..sources.files import load_paths
+    from ..engine import select_checks
+    from ..runner import scan_paths
 
     logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING, format="kubeward: %(message)s", stream=sys.stderr)
     try:
@@ -55,9 +55,7 @@ def run_scan(
             _error(f"no check, slug or tag is named {selector!r}; run 'kubeward checks' for the list")
             return EXIT_ERROR
 
-    loaded = load_paths(paths, max_file_bytes=max_file_bytes, helm_values=helm_values)
-    result = scan(Inventory(loaded.resources), checks, config)
-    result.errors[:0] = loaded.errors
+    result = scan_paths(paths, checks, config, jobs=jobs, max_file_bytes=max_file_bytes, helm_values=helm_values)
 
     for error in result.errors:
         _error(str(error))

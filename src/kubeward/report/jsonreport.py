@@ -5,18 +5,19 @@ from __future__ import annotations
 import orjson
 
 from .. import __version__
+from ..checks.registry import Check
 from ..engine import ScanResult
 from ..model import Finding, Severity
 
 SCHEMA_VERSION = 1
 
 
-def finding_dict(f: Finding) -> dict:
+def finding_dict(f: Finding, check: Check) -> dict:
     res = f.resource
     return {
         "check": f.check_id,
         "slug": f.slug,
-        "title": f.title,
+        "title": check.title,
         "severity": str(f.severity),
         "kind": res.kind,
         "apiVersion": res.api_version,
@@ -28,11 +29,11 @@ def finding_dict(f: Finding) -> dict:
         "path": f.path_str,
         "container": f.container,
         "message": f.message,
-        "remediation": f.remediation,
-        "refs": f.refs,
+        "remediation": check.remediation,
+        "refs": check.refs,
         "suppressed": f.suppressed,
         "suppression": f.suppression,
-        "notes": f.notes,
+        "notes": list(f.notes),
     }
 
 
@@ -55,11 +56,12 @@ def summary(result: ScanResult) -> dict:
 
 
 def render(result: ScanResult, **_: object) -> str:
+    checks = {c.id: c for c in result.checks}
     doc = {
         "schemaVersion": SCHEMA_VERSION,
         "tool": {"name": "kubeward", "version": __version__},
         "summary": summary(result),
-        "findings": [finding_dict(f) for f in result.findings],
+        "findings": [finding_dict(f, checks[f.check_id]) for f in result.findings],
         "errors": [
             {"file": e.file, "document": None if e.doc_index is None else e.doc_index + 1, "line": e.line, "message": e.message}
             for e in result.errors

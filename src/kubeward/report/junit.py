@@ -34,7 +34,7 @@ def render(result: ScanResult, **_: object) -> str:
             first = active[0]
             failure = ET.SubElement(case, "failure", message=first.message, type=str(first.severity))
             failure.text = "\n".join(
-                f"{f.resource.file}:{f.line or '?'} {f.path_str}: {f.message}. {f.remediation}" for f in active
+                f"{f.resource.file}:{f.line or '?'} {f.path_str}: {f.message}. {check.remediation}" for f in active
             )
         if not cases:  # a check that found nothing is one passing case
             ET.SubElement(suite, "testcase", classname=check.id, name=check.title)

@@ -53,7 +53,7 @@ def _rule(check) -> dict:
     }
 
 
-def _result(f: Finding, rule_index: int) -> dict:
+def _result(f: Finding, rule_index: int, check) -> dict:
     res = f.resource
     location: dict = {"physicalLocation": {"artifactLocation": {"uri": _uri(res.file)}}}
     if f.line:
@@ -66,7 +66,7 @@ def _result(f: Finding, rule_index: int) -> dict:
         "ruleId": f.check_id,
         "ruleIndex": rule_index,
         "level": LEVELS[f.severity],
-        "message": {"text": f"{res.ref}: {f.message}. {f.remediation}".strip()},
+        "message": {"text": f"{res.ref}: {f.message}. {check.remediation}".strip()},
         "locations": [location],
         "partialFingerprints": {"kubeward/v1": fingerprint},
         "properties": {"severity": str(f.severity), "resource": res.ref, "path": f.path_str},
@@ -89,7 +89,7 @@ def render(result: ScanResult, **_: object) -> str:
                 "rules": [_rule(c) for c in checks],
             }
         },
-        "results": [_result(f, index[f.check_id]) for f in result.findings],
+        "results": [_result(f, index[f.check_id], checks[index[f.check_id]]) for f in result.findings],
         "invocations": [
             {
                 "executionSuccessful": not result.errors,

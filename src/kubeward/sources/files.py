@@ -44,6 +44,39 @@ class LoadResult:
         self.skipped += other.skipped
 
 
+@dataclass
+class Inputs:
+    """What the command line named: manifest files to read, and inputs already
+    read (stdin, rendered charts and Kustomize dirs, and errors)."""
+
+    files: list[Path] = field(default_factory=list)
+    loaded: LoadResult = field(default_factory=LoadResult)
+
+
+def collect_inputs(
+    paths: Iterable[str],
+    *,
+    stdin: BinaryIO | None = None,
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+    helm_values: list[str] | None = None,
+) -> Inputs:
+    """Expand paths into files (directories recursively); never raises for bad input."""
+    inputs = Inputs()
+    for raw in paths:
+        if raw == STDIN:
+            stream = stdin if stdin is not None else sys.stdin.buffer
+            inputs.loaded.extend(load_bytes(_read_limited(stream, max_file_bytes), "<stdin>"))
+            continue
+        path = Path(raw)
+        if path.is_dir():
+            _collect_dir(path, inputs, helm_values)
+        elif path.exists() or path.is_symlink():
+            inputs.files.append(path)
+        else:
+            inputs.loaded.errors.append(InputError(raw, "no such file or directory"))
+    return inputs
+
+
 def load_paths(
     paths: Iterable[str],
     *,
@@ -51,34 +84,23 @@ def load_paths(
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
     helm_values: list[str] | None = None,
 ) -> LoadResult:
-    """Read every input path; never raises for bad input."""
-    result = LoadResult()
-    for raw in paths:
-        if raw == STDIN:
-            stream = stdin if stdin is not None else sys.stdin.buffer
-            result.extend(load_bytes(_read_limited(stream, max_file_bytes), "<stdin>"))
-            continue
-        path = Path(raw)
-        if path.is_dir():
-            result.extend(_load_dir(path, max_file_bytes, helm_values))
-        elif path.exists() or path.is_symlink():
-            result.extend(load_file(path, max_file_bytes))
-        else:
-            result.errors.append(InputError(raw, "no such file or directory"))
+    """Read every input into memory at once (for small inputs and tests)."""
+    inputs = collect_inputs(paths, stdin=stdin, max_file_bytes=max_file_bytes, helm_values=helm_values)
+    result = inputs.loaded
+    for file in inputs.files:
+        result.extend(load_file(file, max_file_bytes))
     return result
 
 
-def _load_dir(path: Path, max_file_bytes: int, helm_values: list[str] | None) -> LoadResult:
+def _collect_dir(path: Path, inputs: Inputs, helm_values: list[str] | None) -> None:
     from . import render  # subprocess helpers, only when a directory needs them
 
     if (path / CHART_FILE).is_file():
-        return render.helm_chart(path, helm_values)
-    if any((path / name).is_file() for name in KUSTOMIZATION_FILES):
-        return render.kustomize(path)
-    result = LoadResult()
-    for file in _walk(path, result):
-        result.extend(load_file(file, max_file_bytes))
-    return result
+        inputs.loaded.extend(render.helm_chart(path, helm_values))
+    elif any((path / name).is_file() for name in KUSTOMIZATION_FILES):
+        inputs.loaded.extend(render.kustomize(path))
+    else:
+        inputs.files.extend(_walk(path, inputs.loaded))
 
 
 def _walk(root: Path, result: LoadResult) -> Iterator[Path]:

@@ -54,97 +54,108 @@ class TextIndex:
     """Field path -> line for block-style YAML, by indentation.
 
     Each content line is reduced to the indents of its leading ``- `` markers,
-    the indent of its content, and the content itself.
+    the indent of its content, and the content itself. Walks are cached by
+    path prefix and each mapping's keys are indexed once, so the many findings
+    of one document share the work.
     """
 
-    __slots__ = ("entries",)
+    __slots__ = ("entries", "_walks", "_keymaps")
 
     def __init__(self, text: str):
         entries: list[tuple[int, tuple[int, ...], int, str]] = []  # (line, markers, indent, content)
         for number, raw in enumerate(text.split("\n")):
             stripped = raw.lstrip(" ")
-            if not stripped or stripped[0] == "#" or stripped.startswith(("---", "...")) and len(raw) == len(stripped):
+            if not stripped or stripped[0] == "#":
                 continue
+            if stripped[0] != "-":  # the common case: a plain "key: value" line
+                entries.append((number, (), len(raw) - len(stripped), stripped.rstrip("\r")))
+                continue
+            if stripped.startswith(("---", "...")) and len(raw) == len(stripped):
+                continue  # a document marker
             indent = len(raw) - len(stripped)
-            markers: list[int] = []
+            markers: tuple[int, ...] = ()
             while stripped[:1] == "-" and stripped[1:2] in (" ", "", "\r"):
-                markers.append(indent)
+                markers += (indent,)
                 rest = stripped[1:].lstrip(" ")
                 indent += len(stripped) - len(rest)
                 stripped = rest
             if stripped[:1] == "#":
                 stripped = ""
-            entries.append((number, tuple(markers), indent, stripped.rstrip("\r")))
+            entries.append((number, markers, indent, stripped.rstrip("\r")))
         self.entries = entries
+        # path prefix -> (lo, hi, skip, line, finished)
+        self._walks: dict[Path, tuple[int, int, int, int, bool]] = {}
+        self._keymaps: dict[tuple[int, int, int], dict[str, tuple[int, int, bool]]] = {}
 
     def line_of(self, path: Path) -> int | None:
-        """0-based line of the deepest node of ``path`` found, or None if unsure."""
-        entries = self.entries
-        if not entries:
+        """0-based line of the deepest node of ``path`` found, or None for an empty text."""
+        if not self.entries:
             return None
-        lo, hi = 0, len(entries)
-        skip = 0  # "- " markers of entry `lo` already consumed by outer sequences
-        line = entries[0][0]
-        for part in path:
-            if lo >= hi:
-                return line
-            if isinstance(part, str):
-                found = self._key(lo, hi, part, skip)
-                if found is None:
-                    return line
-                index, value_inline = found
-                line = entries[index][0]
-                if value_inline:
-                    return line  # a flow collection or scalar on the key's line
-                lo, hi, skip = index + 1, self._block_end(index + 1, hi, entries[index][2]), 0
-            else:
-                found = self._item(lo, hi, part, skip)
-                if found is None:
-                    return line
-                index, end, depth = found
-                lo, hi, skip = index, end, depth + 1
-                content_here = skip < len(entries[index][1]) or entries[index][3]
-                # an item whose "-" stands alone starts on the next line
-                line = entries[index][0] if content_here or index + 1 >= end else entries[index + 1][0]
-        return line
+        state = self._walks.get(path)
+        if state is None:
+            state = self._walk(path)
+        return state[3]
 
-    def _key(self, lo: int, hi: int, key: str, skip: int) -> tuple[int, bool] | None:
-        """The entry holding ``key`` in the mapping that spans [lo, hi)."""
+    def _walk(self, path: Path) -> tuple[int, int, int, int, bool]:
+        if not path:
+            state = (0, len(self.entries), 0, self.entries[0][0], False)
+        else:
+            lo, hi, skip, line, finished = self._walks.get(path[:-1]) or self._walk(path[:-1])
+            state = (lo, hi, skip, line, True) if finished else self._step(lo, hi, skip, line, path[-1])
+        self._walks[path] = state
+        return state
+
+    def _step(self, lo: int, hi: int, skip: int, line: int, part: str | int) -> tuple[int, int, int, int, bool]:
+        """Descend one path element from the node spanning [lo, hi)."""
         entries = self.entries
-        first = lo
+        if lo >= hi:
+            return lo, hi, skip, line, True
+        if isinstance(part, str):
+            found = self._keymap(lo, hi, skip).get(part)
+            if found is None:
+                return lo, hi, skip, line, True
+            index, end, inline = found
+            # a value on the key's own line (flow collection, scalar) has no lines below
+            return index + 1, end, 0, entries[index][0], inline
+        found = self._item(lo, hi, part, skip)
+        if found is None:
+            return lo, hi, skip, line, True
+        index, end, depth = found
+        skip = depth + 1
+        content_here = skip < len(entries[index][1]) or entries[index][3]
+        # an item whose "-" stands alone starts on the next line
+        line = entries[index][0] if content_here or index + 1 >= end else entries[index + 1][0]
+        return index, end, skip, line, False
+
+    def _keymap(self, lo: int, hi: int, skip: int) -> dict[str, tuple[int, int, bool]]:
+        """key -> (entry, end of its value block, value inline) for the mapping in [lo, hi)."""
+        cache_key = (lo, hi, skip)
+        keymap = self._keymaps.get(cache_key)
+        if keymap is not None:
+            return keymap
+        keymap = {}
+        self._keymaps[cache_key] = keymap
+        entries = self.entries
         if skip < len(entries[lo][1]):
-            return None  # a sequence, not a mapping
-        if not entries[first][3]:  # "-" alone: the item's mapping starts below
-            first += 1
-            if first >= hi:
-                return None
+            return keymap  # a sequence, not a mapping
+        first = lo + 1 if not entries[lo][3] else lo  # "-" alone: the mapping starts below
+        if first >= hi:
+            return keymap
         indent = entries[first][2]
-        candidates = (f"{key}:", f'"{key}":', f"'{key}':")
-        found = None
+        keys: list[tuple[str, int, bool]] = []
         for i in range(first, hi):
             _, markers, ind, content = entries[i]
-            # keys sit at the mapping's indent; a "- " line there starts another
-            # item, except the item's own first line
+            # keys sit at the mapping's indent; a "- " line there belongs to a
+            # compact sequence, except the item's own first line
             if ind != indent or (markers and i != lo):
                 continue
-            for candidate in candidates:
-                if content.startswith(candidate):
-                    rest = content[len(candidate) :]
-                    if rest and rest[0] not in " \t":
-                        continue
-                    found = (i, _is_inline(rest.strip()))  # the last duplicate wins, as in decoding
-                    break
-        return found
-
-    def _block_end(self, start: int, hi: int, key_indent: int) -> int:
-        """End of the value block of a key at ``key_indent`` (exclusive)."""
-        entries = self.entries
-        for i in range(start, hi):
-            _, markers, ind, _ = entries[i]
-            first = markers[0] if markers else ind
-            if first < key_indent or (first == key_indent and not markers):
-                return i
-        return hi
+            split = _split_key(content)
+            if split is not None:
+                keys.append((split[0], i, _is_inline(split[1])))
+        for n, (key, index, inline) in enumerate(keys):
+            end = keys[n + 1][1] if n + 1 < len(keys) else hi
+            keymap[key] = (index, end, inline)  # the last duplicate wins, as in decoding
+        return keymap
 
     def _item(self, lo: int, hi: int, index: int, skip: int) -> tuple[int, int, int] | None:
         """(entry, end, marker depth) of item ``index`` of the sequence in [lo, hi)."""
@@ -165,6 +176,8 @@ class TextIndex:
                 seq_indent = markers[0]
             if markers[0] == seq_indent:
                 starts.append(i)
+                if len(starts) > index + 1:
+                    break
             elif markers[0] < seq_indent:
                 break
         if seq_indent is None or index >= len(starts):
@@ -172,6 +185,26 @@ class TextIndex:
         begin = starts[index]
         end = starts[index + 1] if index + 1 < len(starts) else hi
         return begin, end, depth if begin == lo else 0
+
+
+def _split_key(content: str) -> tuple[str, str] | None:
+    """("key", "rest of line") for a ``key: value`` line, else None."""
+    if content[:1] in ("'", '"'):
+        close = content.find(content[0], 1)
+        if close < 0 or content[close + 1 : close + 2] != ":":
+            return None
+        rest = content[close + 2 :]
+        if rest and rest[0] not in " \t":
+            return None
+        return content[1:close], rest.strip()
+    colon = content.find(": ")
+    if colon < 0:
+        colon = content.find(":\t")
+    if colon < 0:
+        if not content.endswith(":"):
+            return None
+        colon = len(content) - 1
+    return content[:colon].rstrip(), content[colon + 1 :].strip()
 
 
 def _is_inline(rest: str) -> bool:

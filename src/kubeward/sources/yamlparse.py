@@ -201,28 +201,24 @@ def load_faithful(text: str) -> Any:
 # flow indicator. Every alternative starts with that one character class, so
 # the regex engine can skip ahead quickly (about 70 MB/s here).
 _END = r"[ \t]*(?:\r?$|#|:(?:[ \t]|\r?$)|[,\]}])"
-_UNSAFE = re.compile(
-    r"[ \t\[{,:](?=[yYnNoO0-9*!+-])(?:"
+_UNSAFE_TOKEN = (
+    r"(?:"
     r"(?:[yYnN]|[yY]es|YES|[nN]o|NO|[oO]n|ON|[oO]ff|OFF)" + _END  # YAML 1.1 booleans
     + r"|[-+]?0(?:[0-9_]+|[xXbBoO][0-9a-fA-F_]+)" + _END  # 0755 is octal in Go
     + r"|[-+]?[0-9_]{19,}" + _END  # beyond int64: a float in Go
     + r"|[*!][^ \t\r\n,\[\]{}\"']"  # aliases and tags
-    + r")",
-    re.MULTILINE,
+    + r"|%"  # directives
+    + r")"
 )
-# Anything at the very start of a line (no space before it) is checked separately.
-_LINE_START = re.compile(
-    r"^(?:(?:[yYnN]|[yY]es|YES|[nN]o|NO|[oO]n|ON|[oO]ff|OFF)" + _END + r"|[-+]?0[0-9_]|[%*!])", re.MULTILINE
-)
+# After a space, a flow indicator or a line break; the lookahead lets the
+# engine reject most candidate positions at once.
+_UNSAFE = re.compile(r"[ \t\n\[{,:](?=[yYnNoO0-9*!+%-])" + _UNSAFE_TOKEN, re.MULTILINE)
+_UNSAFE_AT_START = re.compile(_UNSAFE_TOKEN, re.MULTILINE)
 
 
 def needs_faithful(text: str) -> bool:
     """True when a YAML 1.2 reader might read ``text`` unlike Kubernetes does."""
-    return (
-        _UNSAFE.search(text) is not None
-        or "<<" in text  # merge keys
-        or _LINE_START.search(text) is not None
-    )
+    return _UNSAFE.search(text) is not None or "<<" in text or _UNSAFE_AT_START.match(text) is not None
 
 
 def _load_fast(text: str) -> Any:

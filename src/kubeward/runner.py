@@ -1,0 +1,151 @@
+"""A scan from paths to a ScanResult: sources, then the engine, in parallel.
+
+Files are read and checked in worker processes (one per core by default), a
+batch of files at a time; each worker sends back its findings and the
+resources, shrunk to what the cross-resource checks need. The main process
+then runs the cross-resource checks once. Memory stays bounded by the batch,
+not by the size of the input.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import BinaryIO
+
+from .checks.registry import Check, lookup
+from .config import Config
+from .engine import Scanner, ScanResult
+from .inventory import Inventory
+from .model import Finding, InputError, Resource
+from .sources.files import DEFAULT_MAX_FILE_BYTES, collect_inputs, load_file
+
+# Parallel workers pay for themselves only on larger inputs.
+PARALLEL_MIN_FILES = 16
+PARALLEL_MIN_BYTES = 2 * 1024 * 1024
+BATCH_BYTES = 512 * 1024
+
+Batch = tuple[list[Finding], list[Resource], list[InputError]]
+
+
+def scan_paths(
+    paths: Sequence[str],
+    checks: Sequence[Check],
+    config: Config,
+    *,
+    jobs: int = 0,
+    stdin: BinaryIO | None = None,
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+    helm_values: list[str] | None = None,
+    today: dt.date | None = None,
+) -> ScanResult:
+    """Scan every input; ``jobs`` 0 means one worker per CPU, 1 means in-process."""
+    today = today or dt.date.today()
+    scanner = Scanner(checks, config, today)
+    inputs = collect_inputs(paths, stdin=stdin, max_file_bytes=max_file_bytes, helm_values=helm_values)
+    result = ScanResult(checks=scanner.checks)
+    kept: list[Resource] = []
+    result.errors.extend(inputs.loaded.errors)
+
+    def absorb(batch: Batch) -> None:
+        findings, resources, errors = batch
+        result.findings.extend(findings)
+        kept.extend(resources)
+        result.errors.extend(errors)
+
+    resources = inputs.loaded.resources
+    findings, errors = scanner.check_resources(resources, release=True)
+    absorb((findings, resources, errors))
+
+    batches = _batches(inputs.files)
+    workers = _worker_count(jobs, inputs.files)
+    if workers > 1 and len(batches) > 1:
+        import multiprocessing
+
+        method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+        ctx = multiprocessing.get_context(method)
+        init = ([c.id for c in scanner.checks], config, today, max_file_bytes)
+        with ctx.Pool(workers, initializer=_init_worker, initargs=init) as pool:
+            for batch in pool.imap(_scan_batch, batches):
+                absorb(batch)
+    else:
+        for files in batches:
+            absorb(_scan_files(scanner, files, max_file_bytes))
+
+    result.resources = len(kept)
+    findings, errors = scanner.check_inventory(Inventory(kept))
+    result.findings.extend(findings)
+    result.errors.extend(errors)
+    result.sort()
+    return result
+
+
+def _worker_count(jobs: int, files: list[Path]) -> int:
+    if jobs == 1:
+        return 1
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    if jobs > 1:
+        return jobs
+    if len(files) < PARALLEL_MIN_FILES or _total_size(files) < PARALLEL_MIN_BYTES:
+        return 1
+    return cpus
+
+
+def _total_size(files: list[Path]) -> int:
+    total = 0
+    for file in files:
+        try:
+            total += file.stat().st_size
+        except OSError:
+            pass
+    return total
+
+
+def _batches(files: list[Path]) -> list[list[Path]]:
+    """Group files into batches of about BATCH_BYTES, keeping their order."""
+    batches: list[list[Path]] = []
+    current: list[Path] = []
+    size = 0
+    for file in files:
+        try:
+            size += file.stat().st_size
+        except OSError:
+            pass
+        current.append(file)
+        if size >= BATCH_BYTES:
+            batches.append(current)
+            current, size = [], 0
+    if current:
+        batches.append(current)
+    return batches
+
+
+def _scan_files(scanner: Scanner, files: list[Path], max_file_bytes: int) -> Batch:
+    findings: list[Finding] = []
+    kept: list[Resource] = []
+    errors: list[InputError] = []
+    for file in files:
+        loaded = load_file(file, max_file_bytes)
+        errors.extend(loaded.errors)
+        batch_findings, batch_errors = scanner.check_resources(loaded.resources, release=True)
+        findings.extend(batch_findings)
+        errors.extend(batch_errors)
+        kept.extend(loaded.resources)
+    return findings, kept, errors
+
+
+_worker: tuple[Scanner, int] | None = None
+
+
+def _init_worker(check_ids: list[str], config: Config, today: dt.date, max_file_bytes: int) -> None:
+    global _worker
+    checks = [lookup(i) for i in check_ids]
+    _worker = (Scanner([c for c in checks if c is not None], config, today), max_file_bytes)
+
+
+def _scan_batch(files: list[Path]) -> Batch:
+    assert _worker is not None
+    scanner, max_file_bytes = _worker
+    return _scan_files(scanner, files, max_file_bytes)
