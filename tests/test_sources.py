@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import os
 import shutil
 import subprocess
@@ -87,7 +88,8 @@ def test_stdin_through_the_real_command():
         check=False,
     )
     assert proc.returncode == 1, proc.stderr
-    assert b'"file": "<stdin>"' in proc.stdout and b'"line": 7' in proc.stdout
+    (finding,) = json.loads(proc.stdout)["findings"]
+    assert (finding["file"], finding["line"]) == ("<stdin>", 7)
 
 
 @pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is needed to render Kustomize")

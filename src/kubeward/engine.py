@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import sys
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from .checks.registry import Check, all_checks, matches
 from .config import Config
@@ -112,7 +114,7 @@ class Scanner:
         if release:
             for resource in resources:
                 if resource.kind not in self.full_kinds:
-                    resource.release()
+                    release_resource(resource)
         return findings, errors
 
     def check_inventory(self, inventory: Inventory) -> tuple[list[Finding], list[InputError]]:
@@ -142,6 +144,30 @@ def scan(inventory: Inventory, checks: Iterable[Check], config: Config, today: d
         result.errors.extend(errors)
     result.sort()
     return result
+
+
+def release_resource(resource: Resource) -> None:
+    """Shrink a checked resource to its identity and suppression annotations.
+
+    Cross-resource checks that need more declare the kinds they read in full;
+    everything else is dropped, so a scan of 100k objects holds 100k small
+    dicts rather than 100k manifests.
+    """
+    meta = resource.metadata
+    keep = {k: sys.intern(v) if isinstance(v, str) else v for k, v in meta.items() if k in _IDENTITY}
+    ignores = dict(_ignore_annotations(resource))
+    if ignores:
+        keep["annotations"] = ignores
+    obj = resource.obj
+    resource.obj = {"apiVersion": _interned(obj.get("apiVersion")), "kind": _interned(obj.get("kind")), "metadata": keep}
+    resource.source = None
+
+
+_IDENTITY = ("name", "generateName", "namespace", "uid")
+
+
+def _interned(value):
+    return sys.intern(value) if isinstance(value, str) else value
 
 
 def _check_error(c: Check, resource: Resource, exc: Exception) -> InputError:
@@ -174,22 +200,25 @@ def apply_suppressions(findings: list[Finding], config: Config, today: dt.date) 
 
 def _annotation_suppression(finding: Finding, check: Check) -> str | None:
     """``ignore-check.kubeward.io/<check>[.<container>]: <reason>`` on the object or pod template."""
-    resource = finding.resource
+    for key, reason in _ignore_annotations(finding.resource):
+        target, _, container = key[len(SUPPRESS_PREFIX) :].partition(".")
+        if not matches(check, target) or (container and container != finding.container):
+            continue
+        if not isinstance(reason, str) or not reason.strip():
+            finding.notes += (f"annotation {key} has no reason and is ignored",)
+            continue
+        return f"{reason.strip()} (annotation {key})"
+    return None
+
+
+def _ignore_annotations(resource: Resource) -> Iterator[tuple[str, Any]]:
+    """The ``ignore-check.kubeward.io/`` annotations of an object and its pod template."""
     sources = [resource.metadata.get("annotations")]
     spec_path = POD_SPEC_PATHS.get(resource.kind)
     if spec_path:
         sources.append(dig(resource.obj, *spec_path[:-1], "metadata", "annotations"))
     for found in sources:
-        if not isinstance(found, dict):
-            continue
-        for key, reason in found.items():
-            if not isinstance(key, str) or not key.startswith(SUPPRESS_PREFIX):
-                continue
-            target, _, container = key[len(SUPPRESS_PREFIX) :].partition(".")
-            if not matches(check, target) or (container and container != finding.container):
-                continue
-            if not isinstance(reason, str) or not reason.strip():
-                finding.notes += (f"annotation {key} has no reason and is ignored",)
-                continue
-            return f"{reason.strip()} (annotation {key})"
-    return None
+        if isinstance(found, dict):
+            for key, value in found.items():
+                if isinstance(key, str) and key.startswith(SUPPRESS_PREFIX):
+                    yield key, value

@@ -65,19 +65,6 @@ class Resource:
     list_path: Path = ()  # position inside a `kind: List` document, if any
     rendered: bool = False  # produced by helm/kustomize: lines are not the user's
 
-    def release(self) -> None:
-        """Drop the body and the text once checked, keeping identity and metadata.
-
-        A scan of 100k objects then holds 100k small dicts, not 100k manifests.
-        """
-        meta = self.metadata
-        keep = {k: meta[k] for k in _KEPT_METADATA if k in meta}
-        annotations = keep.get("annotations")
-        if isinstance(annotations, dict) and _LAST_APPLIED in annotations:
-            keep["annotations"] = {k: v for k, v in annotations.items() if k != _LAST_APPLIED}
-        self.obj = {"apiVersion": self.obj.get("apiVersion"), "kind": self.obj.get("kind"), "metadata": keep}
-        self.source = None
-
     @property
     def kind(self) -> str:
         return _str(self.obj.get("kind"))
@@ -104,10 +91,6 @@ class Resource:
     def ref(self) -> str:
         ns = self.namespace
         return f"{self.kind}/{ns + '/' if ns else ''}{self.name}"
-
-
-_KEPT_METADATA = ("name", "generateName", "namespace", "labels", "annotations", "uid")
-_LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 
 
 def _str(value: Any) -> str:

@@ -65,15 +65,17 @@ def run_scan(
 
     if color is None:
         color = output in (None, "-") and sys.stdout.isatty()
-    report = _render(fmt, result, color=color, show_suppressed=show_suppressed)
+    writer = _writer(fmt)
+    options = {"color": color, "show_suppressed": show_suppressed}
     if output and output != "-":
         try:
-            Path(output).write_text(report, encoding="utf-8")
+            with open(output, "w", encoding="utf-8") as out:
+                writer.write(result, out, **options)
         except OSError as exc:
             _error(f"{output}: cannot write the report: {exc.strerror or exc}")
             return EXIT_ERROR
     else:
-        sys.stdout.write(report)
+        writer.write(result, sys.stdout, **options)
 
     if result.errors:
         return EXIT_ERROR
@@ -89,7 +91,7 @@ def _threshold(flag: str | None, configured: Severity | None) -> Severity | None
     return configured if configured is not None else DEFAULT_FAIL_ON
 
 
-def _render(fmt: str, result, **options) -> str:
+def _writer(fmt: str):
     if fmt == "json":
         from ..report import jsonreport as writer
     elif fmt == "sarif":
@@ -98,7 +100,7 @@ def _render(fmt: str, result, **options) -> str:
         from ..report import junit as writer
     else:
         from ..report import table as writer
-    return writer.render(result, **options)
+    return writer
 
 
 def _error(message: str) -> None:

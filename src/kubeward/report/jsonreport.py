@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import orjson
+from typing import TextIO
 
 from .. import __version__
 from ..checks.registry import Check
 from ..engine import ScanResult
 from ..model import Finding, Severity
+from . import ITEMS, render_with, write_json_with_items
 
 SCHEMA_VERSION = 1
 
@@ -55,16 +56,20 @@ def summary(result: ScanResult) -> dict:
     }
 
 
-def render(result: ScanResult, **_: object) -> str:
+def write(result: ScanResult, out: TextIO, **_: object) -> None:
     checks = {c.id: c for c in result.checks}
     doc = {
         "schemaVersion": SCHEMA_VERSION,
         "tool": {"name": "kubeward", "version": __version__},
         "summary": summary(result),
-        "findings": [finding_dict(f, checks[f.check_id]) for f in result.findings],
+        "findings": ITEMS,
         "errors": [
             {"file": e.file, "document": None if e.doc_index is None else e.doc_index + 1, "line": e.line, "message": e.message}
             for e in result.errors
         ],
     }
-    return orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode() + "\n"
+    write_json_with_items(out, doc, (finding_dict(f, checks[f.check_id]) for f in result.findings))
+
+
+def render(result: ScanResult, **options: object) -> str:
+    return render_with(write, result, **options)

@@ -58,3 +58,7 @@ def render(result: ScanResult, **_: object) -> str:
     suites.set("errors", str(len(result.errors)))
     ET.indent(suites)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"
+
+
+def write(result: ScanResult, out, **options: object) -> None:
+    out.write(render(result, **options))

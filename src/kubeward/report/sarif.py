@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import PurePath
-
-import orjson
+from typing import TextIO
 
 from .. import __version__
 from ..engine import ScanResult
 from ..model import Finding, Severity
+from . import ITEMS, render_with, write_json_with_items
 
 SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 INFO_URI = "https://github.com/kubeward/kubeward"
@@ -77,7 +77,7 @@ def _result(f: Finding, rule_index: int, check) -> dict:
     return out
 
 
-def render(result: ScanResult, **_: object) -> str:
+def write(result: ScanResult, out: TextIO, **_: object) -> None:
     checks = sorted(result.checks, key=lambda c: c.id)
     index = {c.id: i for i, c in enumerate(checks)}
     run = {
@@ -89,7 +89,7 @@ def render(result: ScanResult, **_: object) -> str:
                 "rules": [_rule(c) for c in checks],
             }
         },
-        "results": [_result(f, index[f.check_id], checks[index[f.check_id]]) for f in result.findings],
+        "results": ITEMS,
         "invocations": [
             {
                 "executionSuccessful": not result.errors,
@@ -105,4 +105,8 @@ def render(result: ScanResult, **_: object) -> str:
         ],
     }
     log = {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}
-    return orjson.dumps(log, option=orjson.OPT_INDENT_2).decode() + "\n"
+    write_json_with_items(out, log, (_result(f, index[f.check_id], checks[index[f.check_id]]) for f in result.findings))
+
+
+def render(result: ScanResult, **options: object) -> str:
+    return render_with(write, result, **options)

@@ -66,3 +66,7 @@ def render(
         tail.append(f", {s['errors']} input errors", style="bold red")
     console.print(tail)
     return buffer.getvalue()
+
+
+def write(result: ScanResult, out, **options: object) -> None:
+    out.write(render(result, **options))

@@ -203,9 +203,12 @@ def load_faithful(text: str) -> Any:
 _END = r"[ \t]*(?:\r?$|#|:(?:[ \t]|\r?$)|[,\]}])"
 _UNSAFE_TOKEN = (
     r"(?:"
-    r"(?:[yYnN]|[yY]es|YES|[nN]o|NO|[oO]n|ON|[oO]ff|OFF)" + _END  # YAML 1.1 booleans
-    + r"|[-+]?0(?:[0-9_]+|[xXbBoO][0-9a-fA-F_]+)" + _END  # 0755 is octal in Go
-    + r"|[-+]?[0-9_]{19,}" + _END  # beyond int64: a float in Go
+    r"(?:[yYnN]|[yY]es|YES|[nN]o|NO|[oO]n|ON|[oO]ff|OFF)"
+    + _END  # YAML 1.1 booleans
+    + r"|[-+]?0(?:[0-9_]+|[xXbBoO][0-9a-fA-F_]+)"
+    + _END  # 0755 is octal in Go
+    + r"|[-+]?[0-9_]{19,}"
+    + _END  # beyond int64: a float in Go
     + r"|[*!][^ \t\r\n,\[\]{}\"']"  # aliases and tags
     + r"|%"  # directives
     + r")"
