@@ -10,6 +10,7 @@ not by the size of the input.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -54,6 +55,9 @@ def scan_paths(
         result.findings.extend(findings)
         kept.extend(resources)
         result.errors.extend(errors)
+        # what is kept lives until the report: stop the cycle collector from
+        # re-walking it after every batch (its cost would grow with the input)
+        gc.freeze()
 
     resources = inputs.loaded.resources
     findings, errors = scanner.check_resources(resources, release=True)
