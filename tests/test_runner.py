@@ -41,10 +41,9 @@ def test_released_resources_keep_identity_and_metadata(tmp_path, monkeypatch):
     assert dup["line"] == 5  # released once checked: the line where its document starts
 
 
-def test_worker_count_is_one_for_small_inputs(tmp_path):
-    files = [tmp_path / f"{i}.yaml" for i in range(3)]
-    for f in files:
-        f.write_text("a: 1\n")
-    assert runner._worker_count(0, files) == 1
-    assert runner._worker_count(1, files * 100) == 1
-    assert runner._worker_count(3, files) == 3
+def test_worker_count():
+    assert runner._worker_count(0, 3, 10**9) == 1  # few files
+    assert runner._worker_count(0, 1000, 10**5) == 1  # little data
+    assert runner._worker_count(0, 1000, 10**9) >= 1
+    assert runner._worker_count(1, 1000, 10**9) == 1
+    assert runner._worker_count(3, 3, 10) == 3

@@ -63,8 +63,9 @@ def scan_paths(
     findings, errors = scanner.check_resources(resources, release=True)
     absorb((findings, resources, errors))
 
-    batches = _batches(inputs.files)
-    workers = _worker_count(jobs, inputs.files)
+    sizes = [_size(file) for file in inputs.files]
+    batches = _batches(inputs.files, sizes)
+    workers = _worker_count(jobs, len(inputs.files), sum(sizes))
     if workers > 1 and len(batches) > 1:
         import multiprocessing
 
@@ -86,37 +87,28 @@ def scan_paths(
     return result
 
 
-def _worker_count(jobs: int, files: list[Path]) -> int:
-    if jobs == 1:
-        return 1
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    if jobs > 1:
+def _worker_count(jobs: int, files: int, total_bytes: int) -> int:
+    if jobs:
         return jobs
-    if len(files) < PARALLEL_MIN_FILES or _total_size(files) < PARALLEL_MIN_BYTES:
+    if files < PARALLEL_MIN_FILES or total_bytes < PARALLEL_MIN_BYTES:
         return 1
-    return cpus
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
-def _total_size(files: list[Path]) -> int:
-    total = 0
-    for file in files:
-        try:
-            total += file.stat().st_size
-        except OSError:
-            pass
-    return total
+def _size(file: Path) -> int:
+    try:
+        return file.stat().st_size
+    except OSError:
+        return 0  # reading it will report why
 
 
-def _batches(files: list[Path]) -> list[list[Path]]:
+def _batches(files: list[Path], sizes: list[int]) -> list[list[Path]]:
     """Group files into batches of about BATCH_BYTES, keeping their order."""
     batches: list[list[Path]] = []
     current: list[Path] = []
     size = 0
-    for file in files:
-        try:
-            size += file.stat().st_size
-        except OSError:
-            pass
+    for file, file_size in zip(files, sizes, strict=True):
+        size += file_size
         current.append(file)
         if size >= BATCH_BYTES:
             batches.append(current)

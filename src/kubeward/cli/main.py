@@ -72,22 +72,7 @@ def cli() -> None:
 )
 @click.option("--color/--no-color", default=None, help="Colour the table (default: when stdout is a terminal).")
 @click.option("-v", "--verbose", is_flag=True, help="Debug logging on stderr.")
-def scan(
-    paths,
-    fmt,
-    output,
-    config_path,
-    no_config,
-    fail_on,
-    only,
-    skip,
-    show_suppressed,
-    helm_values,
-    max_file_size,
-    jobs,
-    color,
-    verbose,
-):
+def scan(**options):
     """Scan manifests: files, directories, '-' for stdin, Helm charts and Kustomize dirs.
 
     Exit status: 0 when no finding reaches --fail-on, 1 when one does,
@@ -95,24 +80,7 @@ def scan(
     """
     from .scan import run_scan
 
-    sys.exit(
-        run_scan(
-            paths=list(paths) or ["."],
-            fmt=fmt,
-            output=output,
-            config_path=config_path,
-            no_config=no_config,
-            fail_on=fail_on,
-            only=only,
-            skip=skip,
-            show_suppressed=show_suppressed,
-            helm_values=list(helm_values),
-            max_file_bytes=max_file_size * 1024 * 1024,
-            jobs=jobs,
-            color=color,
-            verbose=verbose,
-        )
-    )
+    sys.exit(run_scan(**options))
 
 
 @cli.group(invoke_without_command=True)

@@ -26,11 +26,14 @@ def run_scan(
     skip,
     show_suppressed,
     helm_values,
-    max_file_bytes,
+    max_file_size,
     jobs,
     color,
     verbose,
 ) -> int:
+    """`kubeward scan` with the options as click parsed them; returns the exit status."""
+    paths = list(paths) or ["."]
+    max_file_bytes = max_file_size * 1024 * 1024
     from ..config import Config, ConfigError, discover, load_config
     from ..engine import select_checks
     from ..runner import scan_paths
@@ -55,7 +58,7 @@ def run_scan(
             _error(f"no check, slug or tag is named {selector!r}; run 'kubeward checks' for the list")
             return EXIT_ERROR
 
-    result = scan_paths(paths, checks, config, jobs=jobs, max_file_bytes=max_file_bytes, helm_values=helm_values)
+    result = scan_paths(paths, checks, config, jobs=jobs, max_file_bytes=max_file_bytes, helm_values=list(helm_values))
 
     for error in result.errors:
         _error(str(error))
