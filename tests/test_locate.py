@@ -26,7 +26,7 @@ def _paths(value, prefix=()):
         yield (*prefix, len(value))
 
 
-def _agree(text: str) -> int:
+def assert_lines_agree(text: str) -> int:
     value = load_document(text)
     root = compose(text)
     index = TextIndex(text)
@@ -49,7 +49,7 @@ def _corpus_documents():
 
 
 def test_text_index_matches_composer_on_every_path_of_real_manifests():
-    total = sum(_agree(doc) for doc in _corpus_documents())
+    total = sum(assert_lines_agree(doc) for doc in _corpus_documents())
     assert total > 500
 
 
@@ -67,7 +67,7 @@ BLOCKY = [
 
 @pytest.mark.parametrize("text", BLOCKY)
 def test_text_index_on_tricky_layouts(text):
-    _agree(text)
+    assert_lines_agree(text)
 
 
 keys = st.sampled_from(["name", "spec", "containers", "image", "a", "b", "securityContext", "x-y"])
@@ -95,4 +95,4 @@ def test_text_index_matches_composer_on_generated_block_yaml(tree, indented, ind
 
     # PyYAML writes kubectl's style (sequences level with their key) or, indented, helm's
     dumper = _IndentedSequences if indented else yaml.SafeDumper
-    _agree(yaml.dump(fill(tree), Dumper=dumper, default_flow_style=False, indent=indent, sort_keys=False))
+    assert_lines_agree(yaml.dump(fill(tree), Dumper=dumper, default_flow_style=False, indent=indent, sort_keys=False))

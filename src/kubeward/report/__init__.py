@@ -18,7 +18,8 @@ def write_json_with_items(out: TextIO, doc: dict[str, Any], items: Iterable[Any]
     """Write ``doc`` (indented), streaming ``items`` in place of the one value set to ITEMS."""
     text = orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode()
     head, tail = text.split(orjson.dumps(_PLACEHOLDER).decode(), 1)
-    indent = " " * (len(head) - len(head.rstrip(" ").rsplit("\n", 1)[0]) - 1 - len(head.rsplit("\n", 1)[1].lstrip(" ")))
+    key_line = head.rsplit("\n", 1)[1]  # e.g. '  "findings": '
+    indent = " " * (len(key_line) - len(key_line.lstrip(" ")))
     out.write(head)
     out.write("[")
     separator = "\n"
