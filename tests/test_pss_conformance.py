@@ -13,8 +13,8 @@ from collections import Counter
 
 import pytest
 import yaml
-from helpers import ROOT
 
+from helpers import ROOT
 from kubeward.checks import pss
 from kubeward.inventory import pod_spec_of
 from kubeward.model import Resource
