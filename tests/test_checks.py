@@ -43,16 +43,49 @@ def test_fail_fixtures_name_the_exact_field():
     assert finding.line == 8
 
 
-def test_run_as_root_container_overrides_pod():
+def test_container_run_as_non_root_false_overrides_pod():
     result, _ = scan_text((DATA / "checks" / "KW-P006" / "fail.yaml").read_text(), only=["KW-P006"])
     (finding,) = result.findings
-    assert "runAsUser: 0" in finding.message
-    assert finding.path_str == "template.spec.containers[0].securityContext.runAsUser"
+    assert finding.message == 'runAsNonRoot != true (container "app" must not set securityContext.runAsNonRoot=false)'
+    assert finding.path_str == "template.spec.containers[0].securityContext.runAsNonRoot"
 
 
-def test_capabilities_message_lists_only_disallowed():
+def test_pss_messages_are_upstream_words():
     result, _ = scan_text((DATA / "checks" / "KW-P005" / "fail.yaml").read_text(), only=["KW-P005"])
-    assert result.findings[0].message.endswith("adds capabilities NET_ADMIN, NET_RAW")
+    (finding,) = result.findings
+    assert finding.message == (
+        'non-default capabilities (container "cni" must not include "NET_ADMIN", "NET_RAW" in securityContext.capabilities.add)'
+    )
+
+
+def test_overridden_baseline_checks_keep_their_facts_at_restricted_level():
+    """hostPath is restrictedVolumes' business in upstream's restricted profile; kubeward
+    reports it once, as host-path-volume (high), and restricted-volume-types reports the rest."""
+    text = """apiVersion: v1
+kind: Pod
+metadata: {name: vols}
+spec:
+  volumes:
+    - {name: host, hostPath: {path: /etc}}
+    - {name: share, nfs: {server: x, path: /}}
+  containers: [{name: c, image: x}]
+"""
+    result, _ = scan_text(text, only=["KW-P004", "KW-P017"])
+    assert sorted((f.check_id, f.path_str) for f in result.findings) == [
+        ("KW-P004", "spec.volumes[0].hostPath"),
+        ("KW-P017", "spec.volumes[1].nfs"),
+    ]
+
+
+def test_pss_level_and_version_come_from_config():
+    from kubeward.config import parse_config
+
+    text = (DATA / "checks" / "KW-P019" / "fail.yaml").read_text()
+    assert scan_text(text, only=["KW-P019"])[0].findings
+    baseline = parse_config({"pod-security": {"level": "baseline"}}, "c")
+    assert not scan_text(text, config=baseline, only=["KW-P019"])[0].findings
+    old = parse_config({"pod-security": {"version": "v1.21"}}, "c")  # capabilities_restricted starts at v1.22
+    assert not scan_text(text, config=old, only=["KW-P019"])[0].findings
 
 
 def test_duplicate_points_at_first_definition():

@@ -90,7 +90,7 @@ def test_table_groups_by_resource_and_summarises():
     out = res.stdout
     assert "Deployment/shop/web" in out and "DaemonSet/shop/log-collector" in out
     assert "CRITICAL KW-P001 privileged-container" in out
-    assert out.strip().splitlines()[-1].startswith("28 findings (1 critical, 3 high, 16 medium, 8 low) in 4 resources")
+    assert out.strip().splitlines()[-1].startswith("37 findings (1 critical, 4 high, 24 medium, 8 low) in 4 resources")
     assert "\x1b[" not in out  # no colour codes when not a terminal
 
 

@@ -7,6 +7,9 @@ disable: [read-only-root-filesystem]
 severity:                         # per-check overrides
   image-tag-latest: high
 fail-on: medium
+pod-security:                     # the Pod Security Standards level and version checked
+  level: restricted               # baseline | restricted | privileged (= PSS checks off)
+  version: latest                 # or v1.N, as a namespace would pin it
 suppressions:
   - check: host-path-volume       # id, slug or "*"
     kind: DaemonSet               # optional filters: kind, namespace, name (glob),
@@ -24,12 +27,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .checks.pss import LATEST, parse_level, parse_version
 from .checks.registry import Check, known_selector, matches
 from .model import Finding, Severity
 from .sources.yamlparse import YamlError, load_document
 
 CONFIG_NAMES = (".kubeward.yaml", ".kubeward.yml")
-TOP_LEVEL_KEYS = {"version", "enable", "disable", "severity", "fail-on", "suppressions"}
+TOP_LEVEL_KEYS = {"version", "enable", "disable", "severity", "fail-on", "pod-security", "suppressions"}
+PSS_KEYS = {"level", "version"}
 SUPPRESSION_KEYS = {"check", "reason", "kind", "namespace", "name", "container", "file", "expires"}
 
 
@@ -77,6 +82,8 @@ class Config:
     severity: dict[str, Severity] = field(default_factory=dict)
     fail_on: Severity | None = None
     suppressions: list[Suppression] = field(default_factory=list)
+    pss_level: str = "restricted"
+    pss_version: tuple[int, int] = LATEST
 
 
 def discover(start: Path) -> Path | None:
@@ -127,11 +134,24 @@ def parse_config(data: Any, where: str) -> Config:
         config.severity[key] = _severity(value, where, f"severity.{key}")
     if data.get("fail-on") is not None:
         config.fail_on = _severity(data["fail-on"], where, "fail-on")
+    _pod_security(config, data.get("pod-security"), where)
     items = data.get("suppressions") or []
     if not isinstance(items, list):
         raise ConfigError(f"{where}: suppressions must be a list")
     config.suppressions = [_suppression(item, where, i) for i, item in enumerate(items)]
     return config
+
+
+def _pod_security(config: Config, value: Any, where: str) -> None:
+    if value is None:
+        return
+    if not isinstance(value, dict) or set(value) - PSS_KEYS:
+        raise ConfigError(f"{where}: pod-security must be a mapping with 'level' and/or 'version'")
+    try:
+        config.pss_level = parse_level(str(value.get("level", config.pss_level)))
+        config.pss_version = parse_version(str(value.get("version", "latest")))
+    except ValueError as exc:
+        raise ConfigError(f"{where}: pod-security: {exc}") from None
 
 
 def _selectors(value: Any, where: str, key: str) -> list[str]:

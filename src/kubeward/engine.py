@@ -101,7 +101,8 @@ class Scanner:
             subject = pod_spec_of(resource) if resource.kind in POD_SPEC_PATHS else resource
             for c in kind_checks:
                 try:
-                    for violation in c.fn(subject):
+                    violations = c.fn(subject, self.config) if c.takes_config else c.fn(subject)
+                    for violation in violations:
                         findings.append(self._finding(c, resource, violation))
                 except Exception as exc:  # a check must never stop the scan
                     log.debug("check %s failed on %s", c.id, resource.ref, exc_info=True)
@@ -122,7 +123,8 @@ class Scanner:
         errors: list[InputError] = []
         for c in self.inventory_checks:
             try:
-                for resource, violation in c.fn(inventory):
+                pairs = c.fn(inventory, self.config) if c.takes_config else c.fn(inventory)
+                for resource, violation in pairs:
                     findings.append(self._finding(c, resource, violation))
             except Exception as exc:
                 log.debug("check %s failed", c.id, exc_info=True)

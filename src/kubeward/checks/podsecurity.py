@@ -1,158 +1,151 @@
-"""Container isolation: the kubeward checks behind the Pod Security Standards.
+"""KW-P: the Pod Security Standards as kubeward checks.
 
-These are kubeward's own findings, one per practice, with a field path and a
-fix. (The exact, versioned PSS profile evaluation lives in pss.py.)
+One kubeward check per upstream PSS check, so PSS is the single source of
+truth for privileged containers, host namespaces, capabilities and the rest:
+the same code decides what `kubeward scan`, `kubeward pss` and Pod Security
+Admission would say. Each check is active when the configured level and
+version (``pod-security`` in .kubeward.yaml; restricted/latest by default)
+evaluate it (see _plan for how overridden baseline checks keep their facts).
+Messages are upstream's, so they match what the API server prints.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import functools
+from collections.abc import Callable, Iterator
 
 from ..inventory import WORKLOADS, PodSpec
 from ..model import Severity, Violation
+from . import pss
 from .registry import check
 
-# Capabilities the restricted profile lets a container add.
-ALLOWED_ADDED_CAPABILITIES = frozenset({"NET_BIND_SERVICE"})
-HOST_NAMESPACES = ("hostNetwork", "hostPID", "hostIPC")
+C, H, M, L = Severity.CRITICAL, Severity.HIGH, Severity.MEDIUM, Severity.LOW
+
+# (kubeward id, upstream id, slug, severity, title, rationale, remediation, CIS 5.2.x)
+CATALOGUE = (
+    ("KW-P001", "privileged", "privileged-container", C, "Containers must not run privileged",
+     "A privileged container has every capability and all host devices; it can load kernel modules and "
+     "escape to the node. It disables nearly every isolation mechanism the container runtime provides.",
+     "Remove securityContext.privileged or set it to false; grant only the specific capabilities needed.", "5.2.2"),
+    ("KW-P002", "hostNamespaces", "host-namespaces", H, "Pods must not share the host's network, PID or IPC namespace",
+     "Sharing the host network lets a pod sniff node traffic and reach services bound to localhost; sharing "
+     "the PID namespace exposes every process on the node (and their environment); sharing IPC exposes host "
+     "shared memory.",
+     "Remove hostNetwork, hostPID and hostIPC from the pod spec (or set them to false).", "5.2.3-5.2.5"),
+    ("KW-P003", "allowPrivilegeEscalation", "privilege-escalation", M, "Containers must set allowPrivilegeEscalation: false",
+     "Unless allowPrivilegeEscalation is false, a process can gain more privileges than its parent (setuid "
+     "binaries, file capabilities). Kubernetes defaults it to true, so it must be set explicitly.",
+     "Set securityContext.allowPrivilegeEscalation: false on every container.", "5.2.6"),
+    ("KW-P004", "hostPathVolumes", "host-path-volume", H, "Pods must not mount hostPath volumes",
+     "A hostPath volume exposes the node's filesystem to the pod: reading credentials, writing to the "
+     "container runtime socket or kubelet files leads straight to node compromise. (At the restricted level "
+     "KW-P017 restricted-volume-types reports hostPath instead, as Pod Security Admission does.)",
+     "Use emptyDir, configMap, secret, projected or a PersistentVolumeClaim instead of hostPath.", "5.2.12"),
+    ("KW-P005", "capabilities_baseline", "non-default-capabilities", H, "Containers must not add capabilities beyond the default set",
+     "NET_RAW and the capabilities outside the container runtime's default set (SYS_ADMIN, NET_ADMIN, "
+     "SYS_PTRACE, ...) give a compromised process power over the kernel and the node's network. (At the "
+     "restricted level KW-P019 capabilities-restricted applies instead.)",
+     "Remove the capabilities from securityContext.capabilities.add.", "5.2.8-5.2.9"),
+    ("KW-P006", "runAsNonRoot", "run-as-non-root", M, "Containers must run with runAsNonRoot: true",
+     "A process running as UID 0 is root on the node if it escapes the container, and owns every file in "
+     "the image. With runAsNonRoot: true the kubelet refuses to start an image that would run as root.",
+     "Set securityContext.runAsNonRoot: true on the pod (or on every container).", "5.2.7"),
+    ("KW-P007", "hostPorts", "host-ports", M, "Containers must not bind host ports",
+     "A hostPort exposes the container directly on the node's address, bypassing Services and "
+     "NetworkPolicies, and limits where the pod can be scheduled.",
+     "Remove hostPort from the container ports; expose the pod through a Service.", "5.2.13"),
+    ("KW-P008", "hostProbesAndHostLifecycle", "probe-host", M, "Probes and lifecycle hooks must not set a host",
+     "A probe or lifecycle handler with a host makes the kubelet connect to an arbitrary address from the "
+     "node: a server-side request forgery from the node's network position.",
+     "Remove the host field from httpGet and tcpSocket probes and lifecycle handlers.", ""),
+    ("KW-P009", "procMount", "proc-mount", H, "Containers must keep the default /proc masks",
+     "procMount: Unmasked exposes kernel interfaces under /proc that the runtime hides by default. (From "
+     "v1.35 baseline allows it in a user namespace, hostUsers: false; restricted never does: KW-P010.)",
+     "Remove securityContext.procMount or set it to Default.", ""),
+    ("KW-P010", "procMount_restricted", "proc-mount-restricted", H, "Containers must keep the default /proc masks, even in a user namespace",
+     "The restricted profile (v1.35+) requires the default /proc masks whether or not the pod runs in a "
+     "user namespace.",
+     "Remove securityContext.procMount or set it to Default.", ""),
+    ("KW-P011", "appArmorProfile", "apparmor-profile", H, "AppArmor must not be disabled or overridden",
+     "The runtime's default AppArmor profile confines what a container can do; setting it to Unconfined "
+     "removes that layer.",
+     "Use appArmorProfile.type RuntimeDefault or Localhost (or the annotation values runtime/default or localhost/*).", ""),
+    ("KW-P012", "seLinuxOptions", "selinux-options", H, "SELinux type, user and role must not be customised",
+     "A custom SELinux type, user or role can escape the confinement the container runtime applies.",
+     "Remove seLinuxOptions.user and .role; use only the container_t family of types.", ""),
+    ("KW-P013", "seccompProfile_baseline", "seccomp-not-unconfined", H, "Seccomp must not be set to Unconfined",
+     "Seccomp filters the system calls a container can make; Unconfined exposes the whole kernel attack "
+     "surface. (At the restricted level KW-P014 seccomp-profile applies instead.)",
+     "Set seccompProfile.type to RuntimeDefault or Localhost.", "5.7.2"),
+    ("KW-P014", "seccompProfile_restricted", "seccomp-profile", M, "A seccomp profile must be set (RuntimeDefault or Localhost)",
+     "Without an explicit seccomp profile, most runtimes run containers unconfined; the restricted profile "
+     "requires RuntimeDefault or Localhost.",
+     "Set spec.securityContext.seccompProfile.type: RuntimeDefault.", "5.7.2"),
+    ("KW-P015", "sysctls", "unsafe-sysctls", H, "Pods may set only namespaced, safe sysctls",
+     "Unsafe sysctls change kernel parameters shared with the node and every other pod on it.",
+     "Remove the sysctl or use one of the safe set (e.g. net.ipv4.ip_local_port_range).", ""),
+    ("KW-P016", "windowsHostProcess", "windows-host-process", C, "Windows containers must not run as HostProcess",
+     "A Windows HostProcess container runs directly on the host with full access to it.",
+     "Remove securityContext.windowsOptions.hostProcess.", ""),
+    ("KW-P017", "restrictedVolumes", "restricted-volume-types", M, "Pods may use only the restricted profile's volume types",
+     "Volume types other than configMap, csi, downwardAPI, emptyDir, ephemeral, image, persistentVolumeClaim, "
+     "projected and secret reach node or network storage directly, bypassing the PersistentVolume controls.",
+     "Use a PersistentVolumeClaim instead of inline hostPath, nfs, iscsi and other volume types.", "5.2.12"),
+    ("KW-P018", "runAsUser", "run-as-user-root", M, "Containers must not set runAsUser: 0",
+     "runAsUser: 0 runs the process as root, defeating runAsNonRoot.",
+     "Set runAsUser to a non-zero UID (or remove it and rely on the image's non-root user).", "5.2.7"),
+    ("KW-P019", "capabilities_restricted", "capabilities-restricted", M, "Containers must drop ALL capabilities and add only NET_BIND_SERVICE",
+     "Dropping all capabilities and adding back only what is needed is the least-privilege baseline for a "
+     "process; most applications need none.",
+     'Set securityContext.capabilities.drop: ["ALL"]; add only NET_BIND_SERVICE if a low port is needed.', "5.2.8-5.2.10"),
+)  # fmt: skip
 
 
-@check(
-    id="KW-P001",
-    slug="privileged-container",
-    title="Containers must not run privileged",
-    severity=Severity.CRITICAL,
-    kinds=WORKLOADS,
-    rationale="""A privileged container has every capability and all host devices; it can
-        load kernel modules and escape to the node. It disables nearly every isolation
-        mechanism the container runtime provides.""",
-    remediation="Remove securityContext.privileged or set it to false; grant only the specific capabilities needed.",
-    refs={"pss": "baseline", "cis": "5.2.2", "nsa": "pod-security"},
-    tags=("pss-baseline", "pod-security"),
-)
-def privileged_container(pod: PodSpec) -> Iterator[Violation]:
-    for c in pod.containers():
-        if c.security_context.get("privileged") is True:
-            yield Violation(c.at("securityContext", "privileged"), f"container {c.name!r} runs privileged", c.name)
+@functools.cache
+def _plan(pss_id: str, level: str, version: pss.Version) -> tuple[Callable | None, tuple[Callable, ...]]:
+    """(implementation to run, baseline implementations whose fields it leaves to them).
+
+    The restricted profile includes the baseline one. Where upstream's restricted
+    profile replaces a baseline check (restrictedVolumes for hostPathVolumes, ...),
+    the baseline check still reports what it covers, at its own severity (a
+    hostPath volume is KW-P004), and the overriding check reports the rest.
+    Pod Security's verdict is unchanged; only which kubeward id carries a fact.
+    """
+    active = dict(pss.checks_for(level, version))
+    if level == "restricted":
+        active = dict(pss.checks_for("baseline", version)) | active
+    impl = pss.BY_ID[pss_id].impl_at(version)
+    overridden = impl.overrides if impl is not None and level == "restricted" else ()
+    return active.get(pss_id), tuple(active[o] for o in overridden if o in active)
 
 
-@check(
-    id="KW-P002",
-    slug="host-namespaces",
-    title="Pods must not share the host's network, PID or IPC namespace",
-    severity=Severity.HIGH,
-    kinds=WORKLOADS,
-    rationale="""Sharing the host network lets a pod sniff node traffic and reach services
-        bound to localhost; sharing the PID namespace exposes every process on the node
-        (and their environment); sharing IPC exposes host shared memory.""",
-    remediation="Remove hostNetwork, hostPID and hostIPC from the pod spec (or set them to false).",
-    refs={"pss": "baseline", "cis": "5.2.3-5.2.5", "nsa": "pod-security"},
-    tags=("pss-baseline", "pod-security"),
-)
-def host_namespaces(pod: PodSpec) -> Iterator[Violation]:
-    for field in HOST_NAMESPACES:
-        if pod.spec.get(field) is True:
-            yield Violation(pod.at(field), f"pod shares the host namespace ({field}: true)")
+def _pss_check(pss_id: str) -> Callable[[PodSpec, object], Iterator[Violation]]:
+    def run(pod: PodSpec, config) -> Iterator[Violation]:
+        fn, deferred = _plan(pss_id, config.pss_level, config.pss_version)
+        verdict = fn(pod) if fn is not None else None
+        if verdict is None:
+            return
+        taken = {path for other in deferred if (v := other(pod)) is not None for path, _ in v.fields}
+        for path, container in verdict.fields:
+            if path not in taken:
+                yield Violation(path, verdict.message, container)
+
+    run.__name__ = run.__qualname__ = f"pss_{pss_id}"
+    return run
 
 
-@check(
-    id="KW-P003",
-    slug="privilege-escalation",
-    title="Containers must set allowPrivilegeEscalation: false",
-    severity=Severity.MEDIUM,
-    kinds=WORKLOADS,
-    rationale="""Unless allowPrivilegeEscalation is false, a process can gain more privileges
-        than its parent (setuid binaries, file capabilities). Kubernetes defaults it to
-        true, so it must be set explicitly.""",
-    remediation="Set securityContext.allowPrivilegeEscalation: false on every container.",
-    refs={"pss": "restricted", "cis": "5.2.6", "nsa": "pod-security"},
-    tags=("pss-restricted", "pod-security"),
-)
-def privilege_escalation(pod: PodSpec) -> Iterator[Violation]:
-    for c in pod.containers():
-        if c.security_context.get("allowPrivilegeEscalation") is not False:
-            yield Violation(
-                c.at("securityContext", "allowPrivilegeEscalation"),
-                f"container {c.name!r} allows privilege escalation",
-                c.name,
-            )
-
-
-@check(
-    id="KW-P004",
-    slug="host-path-volume",
-    title="Pods must not mount hostPath volumes",
-    severity=Severity.HIGH,
-    kinds=WORKLOADS,
-    rationale="""A hostPath volume exposes the node's filesystem to the pod: reading
-        credentials, writing to the container runtime socket or kubelet files leads
-        straight to node compromise.""",
-    remediation="Use emptyDir, configMap, secret, projected or a PersistentVolumeClaim instead of hostPath.",
-    refs={"pss": "baseline", "cis": "5.2.12", "nsa": "pod-security"},
-    tags=("pss-baseline", "pod-security"),
-)
-def host_path_volume(pod: PodSpec) -> Iterator[Violation]:
-    for i, volume in pod.volumes():
-        host_path = volume.get("hostPath")
-        if host_path is not None:
-            where = host_path.get("path") if isinstance(host_path, dict) else None
-            yield Violation(
-                pod.at("volumes", i, "hostPath"),
-                f"volume {volume.get('name')!r} mounts the host path {where!r}",
-            )
-
-
-@check(
-    id="KW-P005",
-    slug="added-capabilities",
-    title="Containers must not add Linux capabilities beyond NET_BIND_SERVICE",
-    severity=Severity.MEDIUM,
-    kinds=WORKLOADS,
-    rationale="""Each added capability widens what a compromised process can do to the
-        kernel and the node. The restricted profile allows adding only NET_BIND_SERVICE.""",
-    remediation="Remove them from securityContext.capabilities.add; keep only NET_BIND_SERVICE if a low port is needed.",
-    refs={"pss": "restricted", "cis": "5.2.9", "nsa": "pod-security"},
-    tags=("pss-restricted", "pod-security"),
-)
-def added_capabilities(pod: PodSpec) -> Iterator[Violation]:
-    for c in pod.containers():
-        added = c.get("securityContext", "capabilities", "add")
-        if not isinstance(added, list):
-            continue
-        extra = [str(cap) for cap in added if cap not in ALLOWED_ADDED_CAPABILITIES]
-        if extra:
-            yield Violation(
-                c.at("securityContext", "capabilities", "add"),
-                f"container {c.name!r} adds capabilities {', '.join(extra)}",
-                c.name,
-            )
-
-
-@check(
-    id="KW-P006",
-    slug="run-as-non-root",
-    title="Containers must run as a non-root user",
-    severity=Severity.MEDIUM,
-    kinds=WORKLOADS,
-    rationale="""A process running as UID 0 is root on the node if it escapes the container,
-        and owns every file in the image. Set runAsNonRoot: true (the kubelet then
-        refuses to start an image that would run as root) or a non-zero runAsUser.""",
-    remediation="Set securityContext.runAsNonRoot: true (pod or container level) and a non-zero runAsUser.",
-    refs={"pss": "restricted", "cis": "5.2.7", "nsa": "pod-security"},
-    tags=("pss-restricted", "pod-security"),
-)
-def run_as_non_root(pod: PodSpec) -> Iterator[Violation]:
-    pod_sc = pod.security_context
-    for c in pod.containers():
-        sc = c.security_context
-        # container settings override the pod's
-        user_path = c.at("securityContext", "runAsUser") if "runAsUser" in sc else pod.at("securityContext", "runAsUser")
-        user = sc.get("runAsUser", pod_sc.get("runAsUser"))
-        non_root = sc.get("runAsNonRoot", pod_sc.get("runAsNonRoot"))
-        if user == 0 and type(user) is int:
-            yield Violation(user_path, f"container {c.name!r} runs as root (runAsUser: 0)", c.name)
-        elif non_root is not True and not (type(user) is int and user > 0):
-            path = c.at("securityContext", "runAsNonRoot")
-            if non_root is False and "runAsNonRoot" not in sc:
-                path = pod.at("securityContext", "runAsNonRoot")
-            yield Violation(path, f"container {c.name!r} may run as root (runAsNonRoot is not true)", c.name)
+for _id, _pss_id, _slug, _severity, _title, _rationale, _remediation, _cis in CATALOGUE:
+    _level = pss.BY_ID[_pss_id].level
+    _refs = {"pss": f"{_level}: {_pss_id}"} | ({"cis": _cis} if _cis else {})
+    check(
+        id=_id,
+        slug=_slug,
+        title=_title,
+        severity=_severity,
+        kinds=WORKLOADS,
+        rationale=_rationale,
+        remediation=_remediation,
+        refs=_refs,
+        tags=(f"pss-{_level}", "pod-security"),
+        takes_config=True,
+    )(_pss_check(_pss_id))

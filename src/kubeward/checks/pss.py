@@ -185,14 +185,9 @@ def host_namespaces_1_0(pod: PodSpec) -> Verdict | None:
     return Verdict("host namespaces", ", ".join(f"{f}=true" for f in found), tuple((pod.at(f), None) for f in found))
 
 
-def _volumes(pod: PodSpec) -> list[tuple[int, dict[str, Any]]]:
-    volumes = pod.spec.get("volumes")
-    return [(i, v) for i, v in enumerate(volumes) if isinstance(v, dict)] if isinstance(volumes, list) else []
-
-
 def host_path_volumes_1_0(pod: PodSpec) -> Verdict | None:
     bad, fields = [], []
-    for i, volume in _volumes(pod):
+    for i, volume in pod.volumes():
         if volume.get("hostPath") is not None:
             bad.append(_str(volume.get("name")))
             fields.append((pod.at("volumes", i, "hostPath"), None))
@@ -544,7 +539,7 @@ _RESTRICTED_VOLUME_SOURCES = (
 
 def restricted_volumes_1_0(pod: PodSpec) -> Verdict | None:
     bad, types, fields = [], set(), []
-    for i, volume in _volumes(pod):
+    for i, volume in pod.volumes():
         if any(volume.get(s) is not None for s in _ALLOWED_VOLUME_SOURCES):
             continue
         if all(k == "name" or volume[k] is None for k in volume):

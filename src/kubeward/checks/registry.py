@@ -33,6 +33,7 @@ class Check:
     remediation: str = ""
     refs: dict[str, str] = field(default_factory=dict)
     tags: frozenset[str] = frozenset()
+    takes_config: bool = False  # fn(subject, config): for checks with settings
 
     @property
     def takes_pod_spec(self) -> bool:
@@ -55,6 +56,7 @@ def check(
     remediation: str = "",
     refs: dict[str, str] | None = None,
     tags: Iterable[str] = (),
+    takes_config: bool = False,
 ) -> Callable[[Callable], Callable]:
     """Register a check function with its metadata."""
     if not ID_PATTERN.fullmatch(id):
@@ -79,6 +81,7 @@ def check(
             remediation=remediation,
             refs=dict(refs or {}),
             tags=frozenset(tags),
+            takes_config=takes_config,
         )
         _REGISTRY[id] = meta
         _BY_SLUG[slug] = meta
