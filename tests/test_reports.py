@@ -23,7 +23,7 @@ def insecure_json():
 
 def test_json_report_schema(insecure_json):
     assert insecure_json["schemaVersion"] == 1
-    assert insecure_json["summary"]["resources"] == 4
+    assert insecure_json["summary"]["resources"] == 5
     assert insecure_json["summary"]["findings"] == len(insecure_json["findings"]) > 10
     for f in insecure_json["findings"]:
         assert JSON_FIELDS <= f.keys()
@@ -90,7 +90,7 @@ def test_table_groups_by_resource_and_summarises():
     out = res.stdout
     assert "Deployment/shop/web" in out and "DaemonSet/shop/log-collector" in out
     assert "CRITICAL KW-P001 privileged-container" in out
-    assert out.strip().splitlines()[-1].startswith("37 findings (1 critical, 4 high, 24 medium, 8 low) in 4 resources")
+    assert out.strip().splitlines()[-1].startswith("37 findings (1 critical, 4 high, 24 medium, 8 low) in 5 resources")
     assert "\x1b[" not in out  # no colour codes when not a terminal
 
 
@@ -107,4 +107,4 @@ def test_output_file(tmp_path):
 
 def test_hardened_example_is_clean():
     code, report = run_json("scan", str(EXAMPLES / "hardened-app"))
-    assert code == 0 and report["findings"] == [] and report["summary"]["resources"] == 2
+    assert code == 0 and report["findings"] == [] and report["summary"]["resources"] == 3
