@@ -120,6 +120,8 @@ def test_enable_runs_only_those():
         ({"suppressions": [{"check": "KW-P001", "reason": "r", "namespce": "x"}]}, "unknown key 'namespce'"),
         ({"fail-on": "loud"}, "fail-on: unknown severity"),
         ({"typo": 1}, "unknown key 'typo'"),
+        ({"pod-security": {"level": "strict"}}, "pod-security: unknown Pod Security level 'strict'"),
+        ({"pod-security": {"version": "1.30"}}, "pod-security: invalid Pod Security version '1.30'"),
         ([1, 2], "must be a mapping"),
     ],
 )
