@@ -12,6 +12,7 @@ in one process; parsing is excluded. Upstream's Go evaluates a pod in about
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -27,7 +28,7 @@ from kubeward.checks import pss  # noqa: E402
 from kubeward.inventory import pod_spec_of  # noqa: E402
 from kubeward.sources.files import load_paths  # noqa: E402
 
-FIXTURES = HERE.parent.parent / "shared" / "conformance" / "pss" / "testdata"
+FIXTURES = Path(os.environ.get("KUBEWARD_SHARED", HERE.parent.parent / "shared")) / "conformance" / "pss" / "testdata"
 
 
 def best(pods, level: str, repeat: int = 5) -> float:

@@ -4,6 +4,8 @@ from pathlib import Path
 
 import pytest
 
+from helpers import SUMMARY
+
 
 @pytest.fixture
 def tmp_manifests(tmp_path):
@@ -17,3 +19,9 @@ def tmp_manifests(tmp_path):
         return path
 
     return write
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Lines tests want in the run's summary (e.g. the PSS conformance score)."""
+    for line in SUMMARY:
+        terminalreporter.write_line(line)

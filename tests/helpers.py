@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -14,6 +15,8 @@ from kubeward.inventory import Inventory
 from kubeward.sources.files import load_bytes
 
 ROOT = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("KUBEWARD_SHARED", ROOT.parent / "shared"))
+SUMMARY: list[str] = []  # printed at the end of the test run
 DATA = Path(__file__).resolve().parent / "data"
 EXAMPLES = ROOT / "examples"
 
