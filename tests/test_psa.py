@@ -140,7 +140,7 @@ def test_invalid_pod_security_configuration(tmp_path, text, message):
 
 
 def test_pss_command_on_the_examples():
-    res = run_cli("pss", str(EXAMPLES), "--namespaces")
+    res = run_cli("pss", str(EXAMPLES))
     assert res.exit_code == 1
     out = res.stdout
     assert "Deployment/shop/web" in out and "satisfies: privileged (at latest)" in out
@@ -160,3 +160,8 @@ def test_pss_command_json_and_levels():
     assert run_cli("pss", str(cron), "--level", "baseline").exit_code == 0
     assert run_cli("pss", str(cron), "--level", "restricted").exit_code == 1
     assert run_cli("pss", str(cron), "--version", "1.30").exit_code == 2
+
+
+def test_pss_namespaces_only():
+    out = run_cli("pss", str(EXAMPLES), "--namespaces").stdout
+    assert out.startswith("Namespaces\n  shop\n") and "satisfies:" not in out

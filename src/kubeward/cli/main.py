@@ -95,7 +95,7 @@ def scan(**options):
 @click.option(
     "--version", "version", default="latest", show_default=True, metavar="v1.N|latest", help="Pod Security policy version."
 )
-@click.option("--namespaces", is_flag=True, help="Also report per namespace: labels, what can be enforced, labels to apply.")
+@click.option("--namespaces", is_flag=True, help="Only the namespace report: labels, what can be enforced, labels to apply.")
 @click.option(
     "--pss-config",
     type=click.Path(exists=True, dir_okay=False),
@@ -105,7 +105,8 @@ def scan(**options):
 @click.option("--max-file-size", type=click.IntRange(min=1), default=256, show_default=True, metavar="MiB")
 def pss_command(**options):
     """Pod Security Standards: the strictest level each workload satisfies, its
-    violations of --level, and what its namespace's Pod Security labels would do.
+    violations of --level, what its namespace's Pod Security labels would do, and
+    per namespace, what can be enforced and the labels to apply.
 
     Exit status: 0 all pass, 1 a workload violates --level or its namespace's
     enforce level, 2 input error.

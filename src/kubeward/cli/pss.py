@@ -61,9 +61,9 @@ def _mode_line(w: WorkloadReport) -> list[str]:
     return lines
 
 
-def _table(reports: list[NamespaceReport], level: str, version: str, namespaces: bool) -> str:
+def _table(reports: list[NamespaceReport], level: str, version: str, namespaces_only: bool) -> str:
     out = []
-    for report in reports:
+    for report in [] if namespaces_only else reports:
         for w in report.workloads:
             res = w.resource
             out.append(f"{res.ref}  {res.file}" + (f" (document {res.doc_index + 1})" if res.doc_index else ""))
@@ -75,7 +75,7 @@ def _table(reports: list[NamespaceReport], level: str, version: str, namespaces:
                 out.append(f"  {level}:{version}: passes")
             out += _mode_line(w)
             out.append("")
-    if namespaces:
+    if reports:
         out.append("Namespaces")
         for report in reports:
             out.append(f"  {report.name}" + ("  (exempt)" if report.exempt else ""))
