@@ -377,27 +377,37 @@ def seccomp_profile_baseline_1_0(pod: PodSpec) -> Verdict | None:
     return Verdict("seccompProfile", detail, tuple(fields))
 
 
-def _seccomp_type(sc: dict[str, Any] | None) -> str | None:
-    """The seccompProfile type, "" for an empty profile, None when unset."""
-    profile = sc.get("seccompProfile") if sc is not None else None
+def _profile_type(sc: dict[str, Any] | None, field: str) -> str | None:
+    """The type of a seccompProfile/appArmorProfile: "" for an empty one, None when unset."""
+    profile = sc.get(field) if sc is not None else None
     return _str(profile.get("type")) if isinstance(profile, dict) else None
 
 
-def seccomp_profile_baseline_1_19(pod: PodSpec) -> Verdict | None:
+def _seccomp_type(sc: dict[str, Any] | None) -> str | None:
+    return _profile_type(sc, "seccompProfile")
+
+
+def _bad_profile_types(pod: PodSpec, field: str, allowed: frozenset[str]) -> tuple[list[str], set[str], list]:
+    """Pod and containers that set ``field``.type outside ``allowed``: (setters, bad values, fields)."""
     setters, values, fields, bad = [], set(), [], []
-    kind = _seccomp_type(_pod_sc(pod))
-    if kind is not None and kind not in _SECCOMP_TYPES:
+    kind = _profile_type(_pod_sc(pod), field)
+    if kind is not None and kind not in allowed:
         setters.append("pod")
         values.add(kind)
-        fields.append((pod.at("securityContext", "seccompProfile", "type"), None))
+        fields.append((pod.at("securityContext", field, "type"), None))
     for c in pod.containers():
-        kind = _seccomp_type(_sc(c))
-        if kind is not None and kind not in _SECCOMP_TYPES:
+        kind = _profile_type(_sc(c), field)
+        if kind is not None and kind not in allowed:
             bad.append(c.name)
             values.add(kind)
-            fields.append((c.at("securityContext", "seccompProfile", "type"), c.name))
+            fields.append((c.at("securityContext", field, "type"), c.name))
     if bad:
         setters.append(_containers(bad))
+    return setters, values, fields
+
+
+def seccomp_profile_baseline_1_19(pod: PodSpec) -> Verdict | None:
+    setters, values, fields = _bad_profile_types(pod, "seccompProfile", _SECCOMP_TYPES)
     if not setters:
         return None
     detail = f"{' and '.join(setters)} must not set securityContext.seccompProfile.type to {_join_quote(sorted(values))}"
@@ -444,26 +454,8 @@ _APPARMOR_ANNOTATION = "container.apparmor.security.beta.kubernetes.io/"
 _APPARMOR_TYPES = frozenset({"RuntimeDefault", "Localhost"})
 
 
-def _apparmor_type(sc: dict[str, Any] | None) -> str | None:
-    profile = sc.get("appArmorProfile") if sc is not None else None
-    return _str(profile.get("type")) if isinstance(profile, dict) else None
-
-
 def app_armor_profile_1_0(pod: PodSpec) -> Verdict | None:
-    setters, values, fields, bad = [], set(), [], []
-    kind = _apparmor_type(_pod_sc(pod))
-    if kind is not None and kind not in _APPARMOR_TYPES:
-        setters.append("pod")
-        values.add(kind)
-        fields.append((pod.at("securityContext", "appArmorProfile", "type"), None))
-    for c in pod.containers():
-        kind = _apparmor_type(_sc(c))
-        if kind is not None and kind not in _APPARMOR_TYPES:
-            bad.append(c.name)
-            values.add(kind)
-            fields.append((c.at("securityContext", "appArmorProfile", "type"), c.name))
-    if bad:
-        setters.append(_containers(bad))
+    setters, values, fields = _bad_profile_types(pod, "appArmorProfile", _APPARMOR_TYPES)
     annotations = []
     for key, value in mapping(pod.template_meta.get("annotations")).items():
         if isinstance(key, str) and key.startswith(_APPARMOR_ANNOTATION):
