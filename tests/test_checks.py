@@ -6,6 +6,7 @@ import pytest
 
 from helpers import DATA, scan_text
 from kubeward.checks.registry import all_checks
+from kubeward.config import load_config
 
 CHECK_IDS = [c.id for c in all_checks()]
 
@@ -15,10 +16,16 @@ def test_every_check_has_fixtures():
     assert not missing, f"checks without fixtures: {missing}"
 
 
+def _fixture_config(check_id):
+    """tests/data/checks/<ID>/config.yaml, for checks that need settings (e.g. a registry allowlist)."""
+    path = DATA / "checks" / check_id / "config.yaml"
+    return load_config(path) if path.is_file() else None
+
+
 @pytest.mark.parametrize("check_id", CHECK_IDS)
 def test_fail_fixture_is_flagged(check_id):
     text = (DATA / "checks" / check_id / "fail.yaml").read_text()
-    result, loaded = scan_text(text, only=[check_id])
+    result, loaded = scan_text(text, only=[check_id], config=_fixture_config(check_id))
     assert not loaded.errors and not result.errors
     hits = [f for f in result.findings if f.check_id == check_id]
     assert hits, f"{check_id} did not fire on its fail fixture"
@@ -30,7 +37,7 @@ def test_fail_fixture_is_flagged(check_id):
 @pytest.mark.parametrize("check_id", CHECK_IDS)
 def test_pass_fixture_is_clean(check_id):
     text = (DATA / "checks" / check_id / "pass.yaml").read_text()
-    result, loaded = scan_text(text, only=[check_id])
+    result, loaded = scan_text(text, only=[check_id], config=_fixture_config(check_id))
     assert not loaded.errors and not result.errors
     assert [f.message for f in result.findings] == []
 

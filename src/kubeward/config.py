@@ -7,6 +7,11 @@ disable: [read-only-root-filesystem]
 severity:                         # per-check overrides
   image-tag-latest: high
 fail-on: medium
+images:
+  allowed-registries: ["mysecure-registry.com/*"]   # globs on the image reference; empty = any
+  denied-registries: ["docker.io/*"]
+recommended-labels: [app.kubernetes.io/name, app.kubernetes.io/version]
+kubernetes-version: v1.30         # target version for deprecated/removed API checks
 pod-security:                     # the Pod Security Standards level and version checked
   level: restricted               # baseline | restricted | privileged (= PSS checks off)
   version: latest                 # or v1.N, as a namespace would pin it
@@ -23,6 +28,7 @@ from __future__ import annotations
 
 import datetime as dt
 import fnmatch
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,7 +39,13 @@ from .model import Finding, Severity
 from .sources.yamlparse import YamlError, load_document
 
 CONFIG_NAMES = (".kubeward.yaml", ".kubeward.yml")
-TOP_LEVEL_KEYS = {"version", "enable", "disable", "severity", "fail-on", "pod-security", "suppressions"}
+TOP_LEVEL_KEYS = {
+    "version", "enable", "disable", "severity", "fail-on", "pod-security", "suppressions",
+    "images", "recommended-labels", "kubernetes-version",
+}  # fmt: skip
+IMAGE_KEYS = {"allowed-registries", "denied-registries"}
+DEFAULT_RECOMMENDED_LABELS = ("app.kubernetes.io/name",)
+KUBERNETES_VERSION = re.compile(r"v?1\.(\d+)(?:\.\d+)?")
 PSS_KEYS = {"level", "version"}
 SUPPRESSION_KEYS = {"check", "reason", "kind", "namespace", "name", "container", "file", "expires"}
 
@@ -84,6 +96,10 @@ class Config:
     suppressions: list[Suppression] = field(default_factory=list)
     pss_level: str = "restricted"
     pss_version: tuple[int, int] = LATEST
+    allowed_registries: tuple[str, ...] = ()  # image globs; empty = any registry
+    denied_registries: tuple[str, ...] = ()
+    recommended_labels: tuple[str, ...] = DEFAULT_RECOMMENDED_LABELS
+    kubernetes_version: tuple[int, int] | None = None  # target cluster version, e.g. (1, 30)
 
 
 def discover(start: Path) -> Path | None:
@@ -135,6 +151,11 @@ def parse_config(data: Any, where: str) -> Config:
     if data.get("fail-on") is not None:
         config.fail_on = _severity(data["fail-on"], where, "fail-on")
     _pod_security(config, data.get("pod-security"), where)
+    _images(config, data.get("images"), where)
+    if data.get("recommended-labels") is not None:
+        config.recommended_labels = tuple(_strings(data["recommended-labels"], where, "recommended-labels"))
+    if data.get("kubernetes-version") is not None:
+        config.kubernetes_version = parse_kubernetes_version(str(data["kubernetes-version"]), f"{where}: kubernetes-version")
     items = data.get("suppressions") or []
     if not isinstance(items, list):
         raise ConfigError(f"{where}: suppressions must be a list")
@@ -152,6 +173,31 @@ def _pod_security(config: Config, value: Any, where: str) -> None:
         config.pss_version = parse_version(str(value.get("version", "latest")))
     except ValueError as exc:
         raise ConfigError(f"{where}: pod-security: {exc}") from None
+
+
+def _images(config: Config, value: Any, where: str) -> None:
+    if value is None:
+        return
+    if not isinstance(value, dict) or set(value) - IMAGE_KEYS:
+        raise ConfigError(f"{where}: images must be a mapping with {' and/or '.join(sorted(IMAGE_KEYS))}")
+    config.allowed_registries = tuple(_strings(value.get("allowed-registries"), where, "images.allowed-registries"))
+    config.denied_registries = tuple(_strings(value.get("denied-registries"), where, "images.denied-registries"))
+
+
+def _strings(value: Any, where: str, key: str) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{where}: {key} must be a list of strings")
+    return value
+
+
+def parse_kubernetes_version(text: str, where: str = "--kubernetes-version") -> tuple[int, int]:
+    """'v1.30', '1.30' or '1.30.2' -> (1, 30)."""
+    match = KUBERNETES_VERSION.fullmatch(text.strip())
+    if not match:
+        raise ConfigError(f"{where}: {text!r} is not a Kubernetes version like v1.30")
+    return (1, int(match.group(1)))
 
 
 def _selectors(value: Any, where: str, key: str) -> list[str]:

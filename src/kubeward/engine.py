@@ -77,8 +77,10 @@ class Scanner:
             else:
                 for kind in c.kinds:
                     self.per_kind[kind].append(c)
-        # kinds a cross-resource check reads in full (an empty `kinds` means identity only)
+        # kinds a cross-resource check reads in full (an empty `kinds` means identity only),
+        # and the fields it reads from the others
         self.full_kinds = frozenset(k for c in self.inventory_checks for k in c.kinds)
+        self.keep = tuple(dict.fromkeys(p for c in self.inventory_checks for p in c.keep))
 
     def _finding(self, c: Check, resource: Resource, violation: Violation) -> Finding:
         return Finding(
@@ -115,7 +117,7 @@ class Scanner:
         if release:
             for resource in resources:
                 if resource.kind not in self.full_kinds:
-                    release_resource(resource)
+                    release_resource(resource, self.keep)
         return findings, errors
 
     def check_inventory(self, inventory: Inventory) -> tuple[list[Finding], list[InputError]]:
@@ -148,21 +150,53 @@ def scan(inventory: Inventory, checks: Iterable[Check], config: Config, today: d
     return result
 
 
-def release_resource(resource: Resource) -> None:
-    """Shrink a checked resource to its identity and suppression annotations.
+def release_resource(resource: Resource, keep: Sequence[tuple[str, ...]] = ()) -> None:
+    """Shrink a checked resource to its identity, suppression annotations and the
+    fields cross-resource checks declared they read (``keep``).
 
-    Cross-resource checks that need more declare the kinds they read in full;
-    everything else is dropped, so a scan of 100k objects holds 100k small
+    Everything else is dropped, so a scan of 100k objects holds 100k small
     dicts rather than 100k manifests.
     """
     meta = resource.metadata
-    keep = {k: sys.intern(v) if isinstance(v, str) else v for k, v in meta.items() if k in _IDENTITY}
+    identity = {k: sys.intern(v) if isinstance(v, str) else v for k, v in meta.items() if k in _IDENTITY}
     ignores = dict(_ignore_annotations(resource))
     if ignores:
-        keep["annotations"] = ignores
+        identity["annotations"] = ignores
     obj = resource.obj
-    resource.obj = {"apiVersion": _interned(obj.get("apiVersion")), "kind": _interned(obj.get("kind")), "metadata": keep}
+    skeleton = {"apiVersion": _interned(obj.get("apiVersion")), "kind": _interned(obj.get("kind")), "metadata": identity}
+    spec_path = POD_SPEC_PATHS.get(resource.kind)
+    for path in keep:
+        if path[0] in ("$pod", "$template"):
+            if spec_path is None:
+                continue
+            base = spec_path if path[0] == "$pod" else (*spec_path[:-1], "metadata")
+            path = (*base, *path[1:])
+        _copy_path(obj, skeleton, path)
+    resource.obj = skeleton
     resource.source = None
+
+
+def _copy_path(source: Any, target: dict, path: Sequence[str]) -> None:
+    """Copy source[path] into target, creating the dicts (and, for "*", lists) on the way."""
+    key, rest = path[0], path[1:]
+    if key == "*":
+        return
+    if not isinstance(source, dict) or key not in source:
+        return
+    value = source[key]
+    if not rest:
+        target[key] = value
+    elif rest[0] == "*":
+        if isinstance(value, list):
+            items = target.setdefault(key, [{} for _ in value])
+            if isinstance(items, list) and len(items) == len(value):
+                for item_source, item_target in zip(value, items, strict=True):
+                    if rest[1:] and isinstance(item_source, dict) and isinstance(item_target, dict):
+                        _copy_path(item_source, item_target, rest[1:])
+    elif isinstance(value, dict):
+        child = target.setdefault(key, {})
+        if isinstance(child, dict):
+            _copy_path(value, child, rest)
 
 
 _IDENTITY = ("name", "generateName", "namespace", "uid")

@@ -10,7 +10,8 @@ checks (``scope="inventory"``) receive the whole Inventory and yield
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+import textwrap
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from ..inventory import WORKLOADS
@@ -34,6 +35,8 @@ class Check:
     refs: dict[str, str] = field(default_factory=dict)
     tags: frozenset[str] = frozenset()
     takes_config: bool = False  # fn(subject, config): for checks with settings
+    keep: tuple[tuple[str, ...], ...] = ()  # fields an inventory check reads from released resources
+    example: str = ""  # a YAML snippet showing the fix
 
     @property
     def takes_pod_spec(self) -> bool:
@@ -57,8 +60,16 @@ def check(
     refs: dict[str, str] | None = None,
     tags: Iterable[str] = (),
     takes_config: bool = False,
+    keep: Iterable[Sequence[str]] = (),
+    example: str = "",
 ) -> Callable[[Callable], Callable]:
-    """Register a check function with its metadata."""
+    """Register a check function with its metadata.
+
+    ``keep`` (inventory checks only): field paths the check reads on resources
+    that were released after their per-resource checks; ``"$pod"`` stands for
+    the pod spec of a workload, ``"$template"`` for its pod template metadata,
+    and ``"*"`` for every item of a list. E.g. ``("$pod", "containers", "*", "ports")``.
+    """
     if not ID_PATTERN.fullmatch(id):
         raise ValueError(f"check id {id!r} must look like KW-X000")
     if not SLUG_PATTERN.fullmatch(slug):
@@ -82,6 +93,8 @@ def check(
             refs=dict(refs or {}),
             tags=frozenset(tags),
             takes_config=takes_config,
+            keep=tuple(tuple(p) for p in keep),
+            example=textwrap.dedent(example).strip("\n"),
         )
         _REGISTRY[id] = meta
         _BY_SLUG[slug] = meta
@@ -118,4 +131,16 @@ def known_selector(selector: str) -> bool:
 
 def _load_catalogue() -> None:
     # Importing the theme modules registers their checks.
-    from . import general, images, podsecurity, workload  # noqa: F401
+    from . import (  # noqa: F401
+        general,
+        images,
+        namespaces,
+        network,
+        operations,
+        platform,
+        podsecurity,
+        resources,
+        secrets,
+        serviceaccounts,
+        workload,
+    )

@@ -55,6 +55,8 @@ def markdown_catalogue() -> str:
         if c.refs:
             out.append("- References: " + ", ".join(f"{k} {v}" for k, v in sorted(c.refs.items())))
         out += ["", c.rationale, "", f"**Fix:** {c.remediation}"]
+        if c.example:
+            out += ["", "```yaml", c.example, "```"]
     return "\n".join(out) + "\n"
 
 
@@ -76,6 +78,8 @@ def explain_check(name: str) -> str | None:
         "Fix:",
         f"  {c.remediation}",
     ]
+    if c.example:
+        parts += ["", "Example:"] + [f"  {line}" for line in c.example.splitlines()]
     if c.refs:
         parts += ["", "References:"] + [f"  {k}: {v}" for k, v in sorted(c.refs.items())]
     parts += ["", f'Suppress on an object: metadata.annotations: {{ignore-check.kubeward.io/{c.slug}: "<reason>"}}']

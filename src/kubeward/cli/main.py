@@ -47,6 +47,7 @@ def cli() -> None:
 @click.option("-c", "--check", "only", multiple=True, metavar="ID", help="Run only these checks (id, slug or tag); repeatable.")
 @click.option("--skip", multiple=True, metavar="ID", help="Do not run these checks (id, slug or tag); repeatable.")
 @click.option("--show-suppressed", is_flag=True, help="List suppressed findings in the table too.")
+@click.option("--kubernetes-version", metavar="v1.N", help="Target cluster version for deprecated and removed API checks.")
 @click.option(
     "--values",
     "helm_values",

@@ -30,11 +30,12 @@ def run_scan(
     jobs,
     color,
     verbose,
+    kubernetes_version=None,
 ) -> int:
     """`kubeward scan` with the options as click parsed them; returns the exit status."""
     paths = list(paths) or ["."]
     max_file_bytes = max_file_size * 1024 * 1024
-    from ..config import Config, ConfigError, discover, load_config
+    from ..config import Config, ConfigError, discover, load_config, parse_kubernetes_version
     from ..engine import select_checks
     from ..runner import scan_paths
 
@@ -47,6 +48,8 @@ def run_scan(
             found = discover(Path(paths[0]) if paths[0] != "-" else Path.cwd())
             if found:
                 config = load_config(found)
+        if kubernetes_version:
+            config.kubernetes_version = parse_kubernetes_version(kubernetes_version)
         checks = select_checks(config, only, skip)
     except ConfigError as exc:
         _error(str(exc))

@@ -1,0 +1,3 @@
+"""namespaces checks (issue 4)."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""network checks (issue 4)."""
+
+from __future__ import annotations

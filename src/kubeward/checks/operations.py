@@ -1,0 +1,3 @@
+"""operations checks (issue 4)."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""resources checks (issue 4)."""
+
+from __future__ import annotations

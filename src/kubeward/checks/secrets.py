@@ -1,0 +1,3 @@
+"""secrets checks (issue 4)."""
+
+from __future__ import annotations
