@@ -12,7 +12,7 @@ from typing import Any
 
 from .checks.registry import Check, all_checks, matches
 from .config import Config
-from .inventory import POD_SPEC_PATHS, Inventory, dig, pod_spec_of
+from .inventory import POD_SPEC_PATHS, Inventory, dig, kind_key, pod_spec_of, template_meta_path
 from .model import Finding, InputError, Resource, Severity, Violation
 from .sources.locate import assign_lines
 
@@ -97,10 +97,11 @@ class Scanner:
         findings: list[Finding] = []
         errors: list[InputError] = []
         for resource in resources:
-            kind_checks = self.per_kind.get(resource.kind)
+            key = kind_key(resource)
+            kind_checks = self.per_kind.get(key)
             if not kind_checks:
                 continue
-            subject = pod_spec_of(resource) if resource.kind in POD_SPEC_PATHS else resource
+            subject = pod_spec_of(resource) if key in POD_SPEC_PATHS else resource
             for c in kind_checks:
                 try:
                     violations = c.fn(subject, self.config) if c.takes_config else c.fn(subject)
@@ -116,7 +117,7 @@ class Scanner:
         self._finish(findings)
         if release:
             for resource in resources:
-                if resource.kind not in self.full_kinds:
+                if kind_key(resource) not in self.full_kinds:
                     release_resource(resource, self.keep)
         return findings, errors
 
@@ -164,12 +165,13 @@ def release_resource(resource: Resource, keep: Sequence[tuple[str, ...]] = ()) -
         identity["annotations"] = ignores
     obj = resource.obj
     skeleton = {"apiVersion": _interned(obj.get("apiVersion")), "kind": _interned(obj.get("kind")), "metadata": identity}
-    spec_path = POD_SPEC_PATHS.get(resource.kind)
+    key = kind_key(resource)
+    spec_path = POD_SPEC_PATHS.get(key)
     for path in keep:
         if path[0] in ("$pod", "$template"):
             if spec_path is None:
                 continue
-            base = spec_path if path[0] == "$pod" else (*spec_path[:-1], "metadata")
+            base = spec_path if path[0] == "$pod" else template_meta_path(key)
             path = (*base, *path[1:])
         _copy_path(obj, skeleton, path)
     resource.obj = skeleton
@@ -250,9 +252,9 @@ def _annotation_suppression(finding: Finding, check: Check) -> str | None:
 def _ignore_annotations(resource: Resource) -> Iterator[tuple[str, Any]]:
     """The ``ignore-check.kubeward.io/`` annotations of an object and its pod template."""
     sources = [resource.metadata.get("annotations")]
-    spec_path = POD_SPEC_PATHS.get(resource.kind)
-    if spec_path:
-        sources.append(dig(resource.obj, *spec_path[:-1], "metadata", "annotations"))
+    key = kind_key(resource)
+    if key in POD_SPEC_PATHS:
+        sources.append(dig(resource.obj, *template_meta_path(key), "annotations"))
     for found in sources:
         if isinstance(found, dict):
             for key, value in found.items():

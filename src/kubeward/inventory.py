@@ -16,7 +16,7 @@ from .model import Path, Resource
 from .model import format_path as _fmt
 
 # Where each workload kind keeps its pod template: (path to pod spec).
-POD_SPEC_PATHS: dict[str, Path] = {
+BUILTIN_WORKLOADS: dict[str, Path] = {
     "Pod": ("spec",),
     "Deployment": ("spec", "template", "spec"),
     "ReplicaSet": ("spec", "template", "spec"),
@@ -27,8 +27,38 @@ POD_SPEC_PATHS: dict[str, Path] = {
     "CronJob": ("spec", "jobTemplate", "spec", "template", "spec"),
     "PodTemplate": ("template", "spec"),
 }
+# Custom resources that carry pods, keyed "Kind.group" (their kind key, see kind_key).
+CRD_WORKLOADS: dict[str, Path] = {
+    "Rollout.argoproj.io": ("spec", "template", "spec"),
+    "Service.serving.knative.dev": ("spec", "template", "spec"),
+    "Configuration.serving.knative.dev": ("spec", "template", "spec"),
+    "Revision.serving.knative.dev": ("spec",),
+    "ScaledJob.keda.sh": ("spec", "jobTargetRef", "template", "spec"),
+    # not pod specs, but pod-level fields plus their own container lists (below)
+    "Workflow.argoproj.io": ("spec",),
+    "WorkflowTemplate.argoproj.io": ("spec",),
+    "ClusterWorkflowTemplate.argoproj.io": ("spec",),
+    "CronWorkflow.argoproj.io": ("spec", "workflowSpec"),
+    "Task.tekton.dev": ("spec",),
+    "ClusterTask.tekton.dev": ("spec",),
+    "TaskRun.tekton.dev": ("spec", "taskSpec"),
+    "SparkApplication.sparkoperator.k8s.io": ("spec",),
+}
+POD_SPEC_PATHS: dict[str, Path] = {**BUILTIN_WORKLOADS, **CRD_WORKLOADS}
 WORKLOADS = frozenset(POD_SPEC_PATHS)
 CONTAINER_FIELDS = ("initContainers", "containers", "ephemeralContainers")
+
+
+def kind_key(resource: Resource) -> str:
+    """The kind checks are dispatched on: the kind, or "Kind.group" for a custom
+    resource that carries pods (so a Knative Service is not a core Service)."""
+    kind = resource.kind
+    group = resource.api_version.rpartition("/")[0]
+    if group:
+        qualified = f"{kind}.{group}"
+        if qualified in CRD_WORKLOADS:
+            return qualified
+    return kind
 
 
 def dig(obj: Any, *keys: str | int) -> Any:
@@ -77,16 +107,66 @@ class Container:
         return self.field == "ephemeralContainers"
 
 
+# (path from the pod spec, holds a list?, field name) of the containers of custom
+# resources whose containers do not sit in the usual three lists.
+ContainerSource = tuple[Path, bool, str]
+
+
+def _argo_sources(spec: dict[str, Any]) -> list[ContainerSource]:
+    sources: list[ContainerSource] = []
+    templates = spec.get("templates")
+    for i, template in enumerate(templates if isinstance(templates, list) else ()):
+        if not isinstance(template, dict):
+            continue
+        at = ("templates", i)
+        sources += [
+            ((*at, "initContainers"), True, "initContainers"),
+            ((*at, "container"), False, "containers"),
+            ((*at, "script"), False, "containers"),
+            ((*at, "sidecars"), True, "containers"),
+            ((*at, "containerSet", "containers"), True, "containers"),
+        ]
+    return sources
+
+
+def _tekton_sources(spec: dict[str, Any]) -> list[ContainerSource]:
+    return [(("steps",), True, "containers"), (("sidecars",), True, "containers")]
+
+
+def _spark_sources(spec: dict[str, Any]) -> list[ContainerSource]:
+    return [(("driver",), False, "containers"), (("executor",), False, "containers")]
+
+
+CONTAINER_SOURCES = {
+    "Workflow.argoproj.io": _argo_sources,
+    "WorkflowTemplate.argoproj.io": _argo_sources,
+    "ClusterWorkflowTemplate.argoproj.io": _argo_sources,
+    "CronWorkflow.argoproj.io": _argo_sources,
+    "Task.tekton.dev": _tekton_sources,
+    "ClusterTask.tekton.dev": _tekton_sources,
+    "TaskRun.tekton.dev": _tekton_sources,
+    "SparkApplication.sparkoperator.k8s.io": _spark_sources,
+}
+
+
 class PodSpec:
     """The pod spec of a workload, and where it sits in the resource."""
 
-    __slots__ = ("resource", "spec", "path", "template_meta", "problems", "_containers")
+    __slots__ = ("resource", "spec", "path", "template_meta", "problems", "sources", "_containers")
 
-    def __init__(self, resource: Resource, spec: dict[str, Any], path: Path, template_meta: dict[str, Any]):
+    def __init__(
+        self,
+        resource: Resource,
+        spec: dict[str, Any],
+        path: Path,
+        template_meta: dict[str, Any],
+        sources: list[ContainerSource] | None = None,
+    ):
         self.resource = resource
         self.spec = spec
         self.path = path
         self.template_meta = template_meta
+        self.sources = sources
         self.problems: list[str] = []
         self._containers: list[Container] | None = None
 
@@ -107,18 +187,23 @@ class PodSpec:
         return self._containers
 
     def _iter_containers(self) -> Iterator[Container]:
-        for field in CONTAINER_FIELDS:
-            items = self.spec.get(field)
+        sources = self.sources if self.sources is not None else [((f,), True, f) for f in CONTAINER_FIELDS]
+        for rel, many, field in sources:
+            items = dig(self.spec, *rel)
             if items is None:
                 continue
+            if not many:
+                if isinstance(items, dict):
+                    yield Container(items, self.at(*rel), field)
+                continue
             if not isinstance(items, list):
-                self.problems.append(f"{_fmt(self.at(field))} must be a list, not {type(items).__name__}")
+                self.problems.append(f"{_fmt(self.at(*rel))} must be a list, not {type(items).__name__}")
                 continue
             for i, item in enumerate(items):
                 if isinstance(item, dict):
-                    yield Container(item, self.at(field, i), field)
+                    yield Container(item, self.at(*rel, i), field)
                 else:
-                    self.problems.append(f"{_fmt(self.at(field, i))} must be an object, not {type(item).__name__}")
+                    self.problems.append(f"{_fmt(self.at(*rel, i))} must be an object, not {type(item).__name__}")
 
     def volumes(self) -> Iterator[tuple[int, dict[str, Any]]]:
         items = self.spec.get("volumes")
@@ -132,17 +217,29 @@ class PodSpec:
 
 def pod_spec_of(resource: Resource) -> PodSpec | None:
     """The pod spec of a workload resource, or None for other kinds."""
-    spec_path = POD_SPEC_PATHS.get(resource.kind)
+    key = kind_key(resource)
+    spec_path = POD_SPEC_PATHS.get(key)
     if spec_path is None:
         return None
     spec = dig(resource.obj, *spec_path)
-    meta_path = spec_path[:-1] + ("metadata",)
-    pod = PodSpec(resource, spec if isinstance(spec, dict) else {}, spec_path, mapping(dig(resource.obj, *meta_path)))
+    meta = dig(resource.obj, *template_meta_path(key))
+    spec_dict = spec if isinstance(spec, dict) else {}
+    sources = CONTAINER_SOURCES[key](spec_dict) if key in CONTAINER_SOURCES else None
+    pod = PodSpec(resource, spec_dict, spec_path, mapping(meta), sources)
     if spec is None:
         pod.problems.append(f"{_fmt(spec_path)} is missing")
     elif not isinstance(spec, dict):
         pod.problems.append(f"{_fmt(spec_path)} must be an object, not {type(spec).__name__}")
     return pod
+
+
+def template_meta_path(key: str) -> Path:
+    """Where a workload keeps the metadata (labels, annotations) of its pods."""
+    if key in CONTAINER_SOURCES:
+        if key.endswith("argoproj.io"):
+            return (*POD_SPEC_PATHS[key], "podMetadata")
+        return ("metadata",)  # Tekton and Spark: the object's own metadata
+    return (*POD_SPEC_PATHS[key][:-1], "metadata")
 
 
 class Inventory:
@@ -153,7 +250,7 @@ class Inventory:
         self.by_kind: dict[str, list[Resource]] = defaultdict(list)
         self.by_namespace: dict[str, list[Resource]] = defaultdict(list)
         for resource in resources:
-            self.by_kind[resource.kind].append(resource)
+            self.by_kind[kind_key(resource)].append(resource)
             self.by_namespace[resource.namespace].append(resource)
         self._pods: dict[int, PodSpec | None] = {}
 

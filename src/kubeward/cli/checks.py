@@ -5,6 +5,7 @@ from __future__ import annotations
 import orjson
 
 from ..checks.registry import all_checks, lookup
+from ..inventory import WORKLOADS
 
 
 def list_checks(fmt: str) -> str:
@@ -49,7 +50,7 @@ def markdown_catalogue() -> str:
     ]
     out += [f"| [{c.id}](#{c.id.lower()}) | `{c.slug}` | {c.severity} | {c.title} |" for c in checks]
     for c in checks:
-        kinds = "every object (cross-resource)" if c.scope == "inventory" else ", ".join(sorted(c.kinds))
+        kinds = _applies_to(c)
         out += ["", f"## {c.id}", "", f"**{c.title}** — `{c.slug}`, severity **{c.severity}**", ""]
         out += [f"- Applies to: {kinds}", f"- Tags: {', '.join(f'`{t}`' for t in sorted(c.tags)) or '—'}"]
         if c.refs:
@@ -60,11 +61,23 @@ def markdown_catalogue() -> str:
     return "\n".join(out) + "\n"
 
 
+def _applies_to(c) -> str:
+    if c.scope == "inventory":
+        return "the whole input (cross-resource)"
+    if c.kinds == WORKLOADS:
+        return (
+            "every workload: Pod, the pod templates of Deployment, StatefulSet, DaemonSet, ReplicaSet, Job, CronJob, "
+            "ReplicationController and PodTemplate, and pod-carrying custom resources (Argo Rollouts and Workflows, "
+            "Knative, KEDA ScaledJobs, Tekton, Spark)"
+        )
+    return ", ".join(sorted(c.kinds))
+
+
 def explain_check(name: str) -> str | None:
     c = lookup(name)
     if c is None:
         return None
-    kinds = "all objects (cross-resource)" if c.scope == "inventory" else ", ".join(sorted(c.kinds))
+    kinds = _applies_to(c)
     parts = [
         f"{c.id} {c.slug} ({c.severity})",
         c.title,
