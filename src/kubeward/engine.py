@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import sys
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,6 +27,13 @@ class ScanResult:
     errors: list[InputError] = field(default_factory=list)
     checks: list[Check] = field(default_factory=list)
     resources: int = 0
+    kind_counts: dict[str, int] = field(default_factory=dict)  # resources scanned per kind key
+
+    def evaluated(self, check: Check) -> int:
+        """How many resources a check looked at."""
+        if check.scope == "inventory":
+            return self.resources
+        return sum(self.kind_counts.get(k, 0) for k in check.kinds)
 
     def active(self) -> list[Finding]:
         return [f for f in self.findings if not f.suppressed]
@@ -143,12 +150,16 @@ class Scanner:
 def scan(inventory: Inventory, checks: Iterable[Check], config: Config, today: dt.date | None = None) -> ScanResult:
     """Run every selected check over an in-memory inventory (the library entry point)."""
     scanner = Scanner(checks, config, today)
-    result = ScanResult(checks=scanner.checks, resources=len(inventory))
+    result = ScanResult(checks=scanner.checks, resources=len(inventory), kind_counts=count_kinds(inventory.resources))
     for findings, errors in (scanner.check_resources(inventory.resources), scanner.check_inventory(inventory)):
         result.findings.extend(findings)
         result.errors.extend(errors)
     result.sort()
     return result
+
+
+def count_kinds(resources: Iterable[Resource]) -> dict[str, int]:
+    return dict(Counter(kind_key(r) for r in resources))
 
 
 def release_resource(resource: Resource, keep: Sequence[tuple[str, ...]] = ()) -> None:

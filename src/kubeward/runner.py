@@ -18,7 +18,7 @@ from typing import BinaryIO
 
 from .checks.registry import Check, lookup
 from .config import Config
-from .engine import Scanner, ScanResult
+from .engine import Scanner, ScanResult, count_kinds
 from .inventory import Inventory
 from .model import Finding, InputError, Resource
 from .sources.files import DEFAULT_MAX_FILE_BYTES, collect_inputs, load_file
@@ -80,6 +80,7 @@ def scan_paths(
             absorb(_scan_files(scanner, files, max_file_bytes))
 
     result.resources = len(kept)
+    result.kind_counts = count_kinds(kept)
     findings, errors = scanner.check_inventory(Inventory(kept))
     result.findings.extend(findings)
     result.errors.extend(errors)

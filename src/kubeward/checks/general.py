@@ -18,6 +18,11 @@ from .registry import check
     rationale="""When two manifests define the same object, the one applied last silently wins:
         a reviewer may approve the hardened copy while the other one is what runs.""",
     remediation="Keep one definition of the object and delete the other.",
+    refs={"nsa": "upgrading", "mitre": "T1562.001"},
+    example="""
+        # deploy/web.yaml holds the only Deployment/prod/web; overlays patch it (kustomize)
+        # instead of redefining it
+    """,
     tags=("hygiene",),
 )
 def duplicate_resource(inventory: Inventory) -> Iterator[tuple[Resource, Violation]]:

@@ -134,9 +134,33 @@ def _pss_check(pss_id: str) -> Callable[[PodSpec, object], Iterator[Violation]]:
     return run
 
 
-for _id, _pss_id, _slug, _severity, _title, _rationale, _remediation, _cis in CATALOGUE:
+# kubeward id -> (NSA/CISA section, MITRE ATT&CK technique, CIS 5.x controls, example of the fix)
+REFERENCES = {
+    "KW-P001": ('pod-security/hardening', 'T1611', '5.2.2', 'securityContext:\n  privileged: false'),
+    "KW-P002": ('pod-security/hardening', 'T1611', '5.2.3, 5.2.4, 5.2.5', 'spec:\n  hostNetwork: false\n  hostPID: false\n  hostIPC: false'),
+    "KW-P003": ('pod-security/non-root', 'T1068', '5.2.6', 'securityContext:\n  allowPrivilegeEscalation: false'),
+    "KW-P004": ('pod-security/hardening', 'T1611', '5.2.12', 'volumes:\n  - name: data\n    persistentVolumeClaim:\n      claimName: data'),
+    "KW-P005": ('pod-security/hardening', 'T1611', '5.2.8, 5.2.9', 'securityContext:\n  capabilities:\n    drop: [ALL]\n    add: [NET_BIND_SERVICE]'),
+    "KW-P006": ('pod-security/non-root', 'T1611', '5.2.7', 'spec:\n  securityContext:\n    runAsNonRoot: true\n    runAsUser: 10001'),
+    "KW-P007": ('network/network-policies', 'T1133', '5.2.13', 'ports:\n  - containerPort: 8080   # no hostPort; expose it with a Service'),
+    "KW-P008": ('pod-security/hardening', 'T1557', '', 'livenessProbe:\n  httpGet:\n    path: /healthz\n    port: 8080   # no host: the kubelet probes the pod IP'),
+    "KW-P009": ('pod-security/hardening', 'T1611', '', 'securityContext:\n  procMount: Default'),
+    "KW-P010": ('pod-security/hardening', 'T1611', '', 'securityContext:\n  procMount: Default'),
+    "KW-P011": ('pod-security/hardening', 'T1562.001', '', 'securityContext:\n  appArmorProfile:\n    type: RuntimeDefault'),
+    "KW-P012": ('pod-security/hardening', 'T1562.001', '', 'securityContext:\n  seLinuxOptions:\n    level: "s0:c123,c456"   # no user, role or custom type'),
+    "KW-P013": ('pod-security/hardening', 'T1562.001', '5.7.2', 'securityContext:\n  seccompProfile:\n    type: RuntimeDefault'),
+    "KW-P014": ('pod-security/hardening', 'T1611', '5.7.2', 'spec:\n  securityContext:\n    seccompProfile:\n      type: RuntimeDefault'),
+    "KW-P015": ('pod-security/hardening', 'T1611', '', 'securityContext:\n  sysctls:\n    - name: net.ipv4.ip_local_port_range\n      value: "1024 65535"'),
+    "KW-P016": ('pod-security/hardening', 'T1611', '5.2.11', 'securityContext:\n  windowsOptions:\n    hostProcess: false'),
+    "KW-P017": ('pod-security/hardening', 'T1611', '5.2.12', 'volumes:\n  - name: shared\n    persistentVolumeClaim:\n      claimName: shared'),
+    "KW-P018": ('pod-security/non-root', 'T1611', '5.2.7', 'securityContext:\n  runAsUser: 10001'),
+    "KW-P019": ('pod-security/hardening', 'T1611', '5.2.8, 5.2.9, 5.2.10', 'securityContext:\n  capabilities:\n    drop: [ALL]'),
+}  # fmt: skip
+
+for _id, _pss_id, _slug, _severity, _title, _rationale, _remediation, _ in CATALOGUE:
     _level = pss.BY_ID[_pss_id].level
-    _refs = {"pss": f"{_level}: {_pss_id}"} | ({"cis": _cis} if _cis else {})
+    _nsa, _mitre, _cis, _example = REFERENCES[_id]
+    _refs = {"pss": f"{_level}: {_pss_id}", "nsa": _nsa, "mitre": _mitre} | ({"cis": _cis} if _cis else {})
     check(
         id=_id,
         slug=_slug,
@@ -148,4 +172,5 @@ for _id, _pss_id, _slug, _severity, _title, _rationale, _remediation, _cis in CA
         refs=_refs,
         tags=(f"pss-{_level}", "pod-security"),
         takes_config=True,
+        example=_example,
     )(_pss_check(_pss_id))

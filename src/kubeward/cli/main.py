@@ -47,6 +47,11 @@ def cli() -> None:
 @click.option("-c", "--check", "only", multiple=True, metavar="ID", help="Run only these checks (id, slug or tag); repeatable.")
 @click.option("--skip", multiple=True, metavar="ID", help="Do not run these checks (id, slug or tag); repeatable.")
 @click.option("--show-suppressed", is_flag=True, help="List suppressed findings in the table too.")
+@click.option(
+    "--framework",
+    type=click.Choice(["cis", "nsa", "mitre", "pss"]),
+    help="Group results by this framework's controls, with a coverage and score table (table and json formats).",
+)
 @click.option("--kubernetes-version", metavar="v1.N", help="Target cluster version for deprecated and removed API checks.")
 @click.option(
     "--values",

@@ -31,6 +31,7 @@ def run_scan(
     color,
     verbose,
     kubernetes_version=None,
+    framework=None,
 ) -> int:
     """`kubeward scan` with the options as click parsed them; returns the exit status."""
     paths = list(paths) or ["."]
@@ -72,7 +73,9 @@ def run_scan(
     if color is None:
         color = output in (None, "-") and sys.stdout.isatty()
     writer = _writer(fmt)
-    options = {"color": color, "show_suppressed": show_suppressed}
+    options = {"color": color, "show_suppressed": show_suppressed, "framework": framework}
+    if framework and fmt == "table":
+        from ..report import framework as writer
     if output and output != "-":
         try:
             with open(output, "w", encoding="utf-8") as out:

@@ -56,12 +56,13 @@ def summary(result: ScanResult) -> dict:
     }
 
 
-def write(result: ScanResult, out: TextIO, **_: object) -> None:
+def write(result: ScanResult, out: TextIO, *, framework: str | None = None, **_: object) -> None:
     checks = {c.id: c for c in result.checks}
     doc = {
         "schemaVersion": SCHEMA_VERSION,
         "tool": {"name": "kubeward", "version": __version__},
         "summary": summary(result),
+        **({"framework": _framework_summary(result, framework)} if framework else {}),
         "findings": ITEMS,
         "errors": [
             {"file": e.file, "document": None if e.doc_index is None else e.doc_index + 1, "line": e.line, "message": e.message}
@@ -69,6 +70,12 @@ def write(result: ScanResult, out: TextIO, **_: object) -> None:
         ],
     }
     write_json_with_items(out, doc, (finding_dict(f, checks[f.check_id]) for f in result.findings))
+
+
+def _framework_summary(result: ScanResult, framework: str) -> dict:
+    from .framework import summary_dict
+
+    return summary_dict(result, framework)
 
 
 def render(result: ScanResult, **options: object) -> str:
