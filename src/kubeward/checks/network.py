@@ -1,3 +1,427 @@
-"""network checks (issue 4)."""
+"""Services and Ingresses: exposure, TLS, and what they route to."""
 
 from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+from typing import Any
+
+from ..inventory import Inventory, PodSpec, dig, mapping
+from ..model import Path, Resource, Severity, Violation
+from .registry import check
+
+SOURCE_RANGES_ANNOTATION = "service.beta.kubernetes.io/load-balancer-source-ranges"
+OPEN_RANGES = frozenset({"0.0.0.0/0", "::/0"})
+NGINX_SNIPPETS = tuple(f"nginx.ingress.kubernetes.io/{name}-snippet" for name in ("configuration", "server", "auth", "stream"))
+# what a workload keeps after release for N006/N007: its pod labels and declared ports
+# (init containers too: a native sidecar serves on its ports)
+WORKLOAD_PORTS = (("$template", "labels"), ("$pod", "containers", "*", "ports"), ("$pod", "initContainers", "*", "ports"))
+
+
+def selector_matches(selector_labels: dict, labels: dict) -> bool:
+    """Does a Service selector (a plain equality map) select pods with these labels? Empty selects nothing."""
+    if not isinstance(selector_labels, dict) or not selector_labels or not isinstance(labels, dict):
+        return False
+    return all(key in labels and labels[key] == value for key, value in selector_labels.items())
+
+
+def _annotations(resource: Resource) -> dict[str, Any]:
+    return mapping(resource.metadata.get("annotations"))
+
+
+def _is_internal_lb(annotations: dict[str, Any]) -> bool:
+    """Annotated as an internal (private-network) load balancer by a cloud provider."""
+
+    def value(key: str) -> str:
+        found = annotations.get(key)
+        return str(found).strip().lower() if found is not None else ""
+
+    aws_legacy = value("service.beta.kubernetes.io/aws-load-balancer-internal")
+    return (
+        aws_legacy not in ("", "false")  # in-tree AWS: any value but "false" ("true", "0.0.0.0/0")
+        or value("service.beta.kubernetes.io/aws-load-balancer-scheme") == "internal"
+        or value("service.beta.kubernetes.io/azure-load-balancer-internal") == "true"
+        or value("networking.gke.io/load-balancer-type") == "internal"
+        or value("cloud.google.com/load-balancer-type") == "internal"  # GKE's older spelling
+    )
+
+
+def _strings(value: Any) -> list[str]:
+    return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
+
+
+def _service_type(service: Resource) -> Any:
+    return dig(service.obj, "spec", "type")
+
+
+@check(
+    id="KW-N001",
+    slug="service-nodeport",
+    title="Services should not be of type NodePort",
+    severity=Severity.MEDIUM,
+    kinds=("Service",),
+    rationale="""A NodePort Service opens its port on every node of the cluster, on every node
+        address: it bypasses the ingress controller and load balancer (their TLS, auth and
+        source ranges) and is reachable wherever the nodes are.""",
+    remediation="Use a ClusterIP Service behind an Ingress, or a LoadBalancer with source ranges.",
+    example="""
+        spec:
+          type: ClusterIP
+    """,
+    refs={"nsa": "network/network-policies", "mitre": "T1133"},
+    tags=("network",),
+)
+def service_nodeport(service: Resource) -> Iterator[Violation]:
+    if _service_type(service) == "NodePort":
+        yield Violation(("spec", "type"), "Service type NodePort opens its ports on every node")
+
+
+@check(
+    id="KW-N002",
+    slug="loadbalancer-without-source-ranges",
+    title="LoadBalancer Services should restrict their source ranges",
+    severity=Severity.MEDIUM,
+    kinds=("Service",),
+    rationale="""A LoadBalancer Service without loadBalancerSourceRanges gets a cloud load balancer
+        open to the whole internet. Internal load balancers (annotated for AWS, Azure or GKE)
+        are on the private network and are not reported.""",
+    remediation="Set spec.loadBalancerSourceRanges to the client networks, or annotate the Service as an internal load balancer.",
+    example="""
+        spec:
+          type: LoadBalancer
+          loadBalancerSourceRanges: ["203.0.113.0/24"]
+    """,
+    refs={"nsa": "network/network-policies", "mitre": "T1190"},
+    tags=("network",),
+)
+def loadbalancer_without_source_ranges(service: Resource) -> Iterator[Violation]:
+    annotations = _annotations(service)
+    if _service_type(service) != "LoadBalancer" or _is_internal_lb(annotations):
+        return
+    ranges = _strings(dig(service.obj, "spec", "loadBalancerSourceRanges"))
+    path: Path = ("spec", "loadBalancerSourceRanges")
+    if not ranges:  # the annotation is read only when the field is empty
+        annotation = annotations.get(SOURCE_RANGES_ANNOTATION)
+        ranges = [r for r in annotation.split(",") if r.strip()] if isinstance(annotation, str) else []
+        path = ("metadata", "annotations", SOURCE_RANGES_ANNOTATION) if ranges else path
+    ranges = [r.strip() for r in ranges]
+    if not ranges:
+        yield Violation(path, "LoadBalancer Service is open to any address (no loadBalancerSourceRanges)")
+    elif OPEN_RANGES.intersection(ranges):
+        yield Violation(path, f"LoadBalancer Service allows {sorted(OPEN_RANGES.intersection(ranges))[0]} (any address)")
+
+
+@check(
+    id="KW-N003",
+    slug="service-external-ips",
+    title="Services must not set externalIPs",
+    severity=Severity.HIGH,
+    kinds=("Service",),
+    rationale="""spec.externalIPs makes every node route traffic for those addresses to the
+        Service, and nothing checks who owns the address: anyone who can create a Service can
+        intercept traffic to any IP, inside or outside the cluster (CVE-2020-8554).""",
+    remediation="Remove spec.externalIPs (use a LoadBalancer) and enable the DenyServiceExternalIPs admission plugin.",
+    example="""
+        spec:
+          type: LoadBalancer
+          loadBalancerSourceRanges: ["203.0.113.0/24"]
+    """,
+    refs={"nsa": "network/network-policies", "mitre": "T1557"},
+    tags=("network",),
+)
+def service_external_ips(service: Resource) -> Iterator[Violation]:
+    ips = _strings(dig(service.obj, "spec", "externalIPs"))
+    if ips:
+        yield Violation(("spec", "externalIPs"), f"Service claims external IPs {', '.join(ips)}")
+
+
+def _tls_covers(tls_host: str, host: str) -> bool:
+    """Does a TLS host (possibly *.example.com, one label deep) cover a rule host?"""
+    tls_host, host = tls_host.lower(), host.lower()
+    if tls_host == host:
+        return True
+    if tls_host.startswith("*."):
+        label, dot, rest = host.partition(".")
+        return bool(label) and dot == "." and label != "*" and "." + rest == tls_host[1:]
+    return False
+
+
+def _rules(ingress: Resource) -> Iterator[tuple[int, dict[str, Any]]]:
+    rules = dig(ingress.obj, "spec", "rules")
+    for i, rule in enumerate(rules if isinstance(rules, list) else []):
+        if isinstance(rule, dict):
+            yield i, rule
+
+
+@check(
+    id="KW-N004",
+    slug="ingress-without-tls",
+    title="Ingresses should serve their hosts over TLS",
+    severity=Severity.MEDIUM,
+    kinds=("Ingress",),
+    rationale="""Without spec.tls (or without a TLS entry covering a rule's host) the Ingress
+        serves that host over plain HTTP: credentials, cookies and data cross the network
+        readable and modifiable by anyone on the path.""",
+    remediation="Add a spec.tls entry whose hosts cover every rule host, with a certificate Secret.",
+    example="""
+        spec:
+          tls:
+            - hosts: ["shop.example.com"]
+              secretName: shop-tls
+    """,
+    refs={"nsa": "network/network-policies", "mitre": "T1557"},
+    tags=("network",),
+)
+def ingress_without_tls(ingress: Resource) -> Iterator[Violation]:
+    tls = dig(ingress.obj, "spec", "tls")
+    entries = [e for e in tls if isinstance(e, dict)] if isinstance(tls, list) else []
+    if not entries:
+        yield Violation(("spec", "tls"), "Ingress has no spec.tls: it serves plain HTTP")
+        return
+    # an entry without hosts means the controller's default (wildcard) certificate
+    if any(not _strings(e.get("hosts")) for e in entries):
+        return
+    tls_hosts = [h for e in entries for h in _strings(e.get("hosts"))]
+    for i, rule in _rules(ingress):
+        host = rule.get("host")
+        if not isinstance(host, str) or not host:
+            continue  # a rule without host is KW-N005's finding
+        if not any(_tls_covers(t, host) for t in tls_hosts):
+            yield Violation(("spec", "rules", i, "host"), f"host {host!r} is not covered by spec.tls")
+
+
+@check(
+    id="KW-N005",
+    slug="ingress-catch-all",
+    title="Ingress rules should name their host",
+    severity=Severity.LOW,
+    kinds=("Ingress",),
+    rationale="""A rule without host, or a default backend, serves every hostname that points at the
+        ingress controller, including names the owner never meant to expose (an IP address, a
+        stale DNS record, another team's domain).""",
+    remediation="Set host on every rule and remove spec.defaultBackend.",
+    example="""
+        spec:
+          rules:
+            - host: shop.example.com
+    """,
+    refs={"nsa": "network/network-policies", "mitre": "T1190"},
+    tags=("network",),
+)
+def ingress_catch_all(ingress: Resource) -> Iterator[Violation]:
+    for key in ("defaultBackend", "backend"):  # backend: extensions/v1beta1
+        if isinstance(dig(ingress.obj, "spec", key), dict):
+            yield Violation(("spec", key), f"spec.{key} serves every hostname sent to the controller")
+    for i, rule in _rules(ingress):
+        host = rule.get("host")
+        if not isinstance(host, str) or not host:
+            yield Violation(("spec", "rules", i), f"rule {i} has no host: it serves every hostname")
+
+
+def _workloads_by_namespace(inventory: Inventory) -> dict[str, list[PodSpec]]:
+    by_ns: dict[str, list[PodSpec]] = defaultdict(list)
+    for pod in inventory.workloads():
+        by_ns[pod.resource.namespace].append(pod)
+    return by_ns
+
+
+def _selected(service: Resource, by_ns: dict[str, list[PodSpec]]) -> list[PodSpec]:
+    """The workloads of the Service's namespace whose pod template labels its selector matches."""
+    selector = dig(service.obj, "spec", "selector")
+    pods = by_ns.get(service.namespace, ())
+    return [pod for pod in pods if selector_matches(selector, mapping(pod.template_meta.get("labels")))]
+
+
+def _items(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _declared_ports(pods: list[PodSpec]) -> set[int | str]:
+    """Every containerPort number and port name declared by these workloads."""
+    declared: set[int | str] = set()
+    for pod in pods:
+        for container in (*_items(pod.get("containers")), *_items(pod.get("initContainers"))):
+            for port in _items(dig(container, "ports")):
+                for key in ("containerPort", "name"):
+                    value = dig(port, key)
+                    if isinstance(value, (int, str)) and not isinstance(value, bool):
+                        declared.add(value)
+    return declared
+
+
+def _selecting_services(inventory: Inventory) -> Iterator[Resource]:
+    """Services whose selector means something: an ExternalName Service ignores it."""
+    return (s for s in inventory.kinds("Service") if _service_type(s) != "ExternalName")
+
+
+@check(
+    id="KW-N006",
+    slug="service-target-port-undeclared",
+    title="A Service's targetPort should be a port its pods declare",
+    severity=Severity.LOW,
+    scope="inventory",
+    kinds=("Service",),
+    keep=WORKLOAD_PORTS,
+    rationale="""A targetPort no selected container declares either sends traffic nowhere, or to a
+        port the workload never documented: network policies, meshes and reviewers that go by
+        declared ports miss it. Reported only when the selector selects a workload in the input.""",
+    remediation="Declare the port (containerPort, with a name) on the container, and target it by name.",
+    example="""
+        # Service
+        ports: [{port: 80, targetPort: http}]
+        # Deployment container
+        ports: [{name: http, containerPort: 8080}]
+    """,
+    refs={"nsa": "network/network-policies", "mitre": "T1046"},
+    tags=("network",),
+)
+def service_target_port_undeclared(inventory: Inventory) -> Iterator[tuple[Resource, Violation]]:
+    by_ns = _workloads_by_namespace(inventory)
+    for service in _selecting_services(inventory):
+        pods = _selected(service, by_ns)
+        ports = dig(service.obj, "spec", "ports")
+        if not pods or not isinstance(ports, list):
+            continue
+        declared = _declared_ports(pods)
+        for i, port in enumerate(ports):
+            target = dig(port, "targetPort")
+            key = "targetPort" if target is not None else "port"
+            target = target if target is not None else dig(port, "port")  # targetPort defaults to port
+            if isinstance(target, bool) or not isinstance(target, (int, str)) or target in declared:
+                continue
+            names = ", ".join(pod.resource.ref for pod in pods[:3]) + (", …" if len(pods) > 3 else "")
+            implicit = "" if key == "targetPort" else " (= port)"
+            yield service, Violation(("spec", "ports", i, key), f"targetPort {target!r}{implicit} is not declared by {names}")
+
+
+@check(
+    id="KW-N007",
+    slug="service-selects-nothing",
+    title="A Service's selector should select a workload",
+    severity=Severity.LOW,
+    scope="inventory",
+    kinds=("Service",),
+    keep=WORKLOAD_PORTS,
+    rationale="""A Service whose selector matches no workload has no endpoints, and whoever
+        can later create a pod with matching labels in the namespace receives its traffic.
+        Reported only when the input holds workloads of that namespace.""",
+    remediation="Fix the selector (or the pod template labels) so the Service selects its workload, or delete it.",
+    example="""
+        # Service
+        selector: {app.kubernetes.io/name: shop}
+        # Deployment
+        template:
+          metadata:
+            labels: {app.kubernetes.io/name: shop}
+    """,
+    refs={"nsa": "network/namespaces", "mitre": "T1557"},
+    tags=("network",),
+)
+def service_selects_nothing(inventory: Inventory) -> Iterator[tuple[Resource, Violation]]:
+    by_ns = _workloads_by_namespace(inventory)
+    for service in _selecting_services(inventory):
+        selector = dig(service.obj, "spec", "selector")
+        if not isinstance(selector, dict) or not selector or not by_ns.get(service.namespace):
+            continue  # no selector (manual endpoints), or no workload of its namespace to compare
+        if not _selected(service, by_ns):
+            text = ", ".join(f"{k}={v}" for k, v in selector.items())
+            where = service.namespace or "(no namespace)"
+            yield service, Violation(("spec", "selector"), f"selector {text} selects no workload in namespace {where}")
+
+
+@check(
+    id="KW-N008",
+    slug="service-external-name",
+    title="Services should not be of type ExternalName",
+    severity=Severity.LOW,
+    kinds=("Service",),
+    rationale="""An ExternalName Service is a DNS alias anyone with Service rights can point at
+        any name: it redirects in-cluster clients, and ingress controllers that route to it
+        can be made to reach internal or cloud-metadata names (SSRF, CVE-2021-25740).""",
+    remediation="Use a ClusterIP Service with explicit endpoints, or call the external name directly.",
+    example="""
+        spec:
+          type: ClusterIP
+          selector: {app.kubernetes.io/name: shop}
+    """,
+    refs={"nsa": "network/namespaces", "mitre": "T1190"},
+    tags=("network",),
+)
+def service_external_name(service: Resource) -> Iterator[Violation]:
+    if _service_type(service) == "ExternalName":
+        target = dig(service.obj, "spec", "externalName")
+        to = f" to {target!r}" if isinstance(target, str) and target else ""
+        yield Violation(("spec", "type"), f"ExternalName Service redirects DNS{to}")
+
+
+@check(
+    id="KW-N009",
+    slug="ingress-nginx-snippet",
+    title="Ingresses must not inject nginx configuration snippets",
+    severity=Severity.HIGH,
+    kinds=("Ingress",),
+    rationale="""Snippet annotations paste raw nginx configuration into the ingress-nginx
+        controller, which holds a service-account token that reads every Secret of the
+        cluster: whoever can write an Ingress can read that token (CVE-2021-25742).""",
+    remediation="Use dedicated annotations instead of snippets, and run ingress-nginx with allow-snippet-annotations: false.",
+    example="""
+        metadata:
+          annotations:
+            nginx.ingress.kubernetes.io/proxy-body-size: 8m
+    """,
+    refs={"nsa": "network/secrets", "mitre": "T1190"},
+    tags=("network",),
+)
+def ingress_nginx_snippet(ingress: Resource) -> Iterator[Violation]:
+    annotations = _annotations(ingress)
+    for key in NGINX_SNIPPETS:
+        if annotations.get(key) not in (None, ""):  # never echo the snippet: it may hold credentials
+            yield Violation(("metadata", "annotations", key), f"annotation {key} injects raw nginx configuration")
+
+
+def _backends(ingress: Resource) -> Iterator[tuple[Path, str]]:
+    """(path to the name, Service name) of every Service backend, v1 and v1beta1."""
+    candidates: list[tuple[Path, Any]] = [(("spec", key), dig(ingress.obj, "spec", key)) for key in ("defaultBackend", "backend")]
+    for i, rule in _rules(ingress):
+        paths = dig(rule, "http", "paths")
+        for j, item in enumerate(paths if isinstance(paths, list) else []):
+            candidates.append((("spec", "rules", i, "http", "paths", j, "backend"), dig(item, "backend")))
+    for path, backend in candidates:
+        for key in (("service", "name"), ("serviceName",)):
+            name = dig(backend, *key)
+            if isinstance(name, str) and name:
+                yield (*path, *key), name
+
+
+@check(
+    id="KW-N010",
+    slug="ingress-backend-service-missing",
+    title="An Ingress backend should be a Service defined alongside it",
+    severity=Severity.LOW,
+    scope="inventory",
+    kinds=("Ingress",),
+    rationale="""An Ingress routing to a Service that does not exist is a public route waiting
+        for an owner: whoever creates a Service of that name in the namespace receives the
+        traffic. Reported only when the input defines Services of that namespace.""",
+    remediation="Fix the backend's Service name, or add the Service to the manifests.",
+    example="""
+        backend:
+          service:
+            name: shop     # a Service named shop in the Ingress's namespace
+            port: {name: http}
+    """,
+    refs={"nsa": "network/namespaces", "mitre": "T1557"},
+    tags=("network",),
+)
+def ingress_backend_service_missing(inventory: Inventory) -> Iterator[tuple[Resource, Violation]]:
+    services: dict[str, set[str]] = defaultdict(set)
+    for service in inventory.kinds("Service"):
+        services[service.namespace].add(service.name)
+    for ingress in inventory.kinds("Ingress"):
+        defined = services.get(ingress.namespace)
+        if not defined:
+            continue  # no Service of this namespace in the input: we cannot know
+        for path, name in _backends(ingress):
+            if name not in defined:
+                where = ingress.namespace or "(no namespace)"
+                yield ingress, Violation(path, f"backend Service {name!r} is not defined in namespace {where}")
