@@ -21,9 +21,9 @@ def test_framework_json_scores_controls():
     report = json.loads(res.stdout)["framework"]
     controls = {c["control"]: c for c in report["controls"]}
     assert report["framework"] == "cis"
-    # 5.2.2 privileged: 3 workloads evaluated, 1 privileged
-    assert controls["5.2.2"] | {} == {
-        "control": "5.2.2", "status": "FAIL", "checks": ["KW-P001"], "evaluated": 3, "failing": 1, "findings": 1, "score": 0.6667
+    # 5.2.2 privileged: 5 workloads evaluated (Deployment, DaemonSet, 2 CronJobs, Rollout), 1 privileged
+    assert controls["5.2.2"] == {
+        "control": "5.2.2", "status": "FAIL", "checks": ["KW-P001"], "evaluated": 5, "failing": 1, "findings": 1, "score": 0.8
     }  # fmt: skip
     assert controls["5.2.13"]["status"] == "PASS" and controls["5.2.13"]["score"] == 1.0
     assert 0 < report["score"] < 1

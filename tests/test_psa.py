@@ -146,9 +146,10 @@ def test_pss_command_on_the_examples():
     assert "Deployment/shop/web" in out and "satisfies: privileged (at latest)" in out
     assert '    - privileged (container "web" must not set securityContext.privileged=true)' in out
     assert "namespace shop enforce baseline:v1.30: its pods would be REJECTED" in out
-    assert "enforce baseline:v1.30 is set, and rejects the pods of 2 workloads" in out
+    assert "enforce baseline:v1.30 is set, and rejects the pods of 3 workloads" in out
+    assert "Rollout/shop/web-canary" in out  # custom resources carry pods too
     assert "shop-hardened\n" in out and "you can enforce restricted now" in out
-    assert out.strip().endswith("4 workloads, 3 violate restricted:latest")
+    assert out.strip().endswith("6 workloads, 5 violate restricted:latest")
 
 
 def test_pss_command_json_and_levels():

@@ -23,7 +23,7 @@ def insecure_json():
 
 def test_json_report_schema(insecure_json):
     assert insecure_json["schemaVersion"] == 1
-    assert insecure_json["summary"]["resources"] == 5
+    assert insecure_json["summary"]["resources"] == 11
     assert insecure_json["summary"]["findings"] == len(insecure_json["findings"]) > 10
     for f in insecure_json["findings"]:
         assert JSON_FIELDS <= f.keys()
@@ -90,7 +90,8 @@ def test_table_groups_by_resource_and_summarises():
     out = res.stdout
     assert "Deployment/shop/web" in out and "DaemonSet/shop/log-collector" in out
     assert "CRITICAL KW-P001 privileged-container" in out
-    assert out.strip().splitlines()[-1].startswith("37 findings (1 critical, 4 high, 24 medium, 8 low) in 5 resources")
+    summary = out.strip().splitlines()[-1]
+    assert summary.startswith("124 findings (2 critical, 8 high, 44 medium, 60 low, 10 info) in 11 resources")
     assert "\x1b[" not in out  # no colour codes when not a terminal
 
 
@@ -102,9 +103,11 @@ def test_output_file(tmp_path):
     target = tmp_path / "report.sarif"
     res = run_cli("scan", str(EXAMPLES / "hardened-app"), "-f", "sarif", "-o", str(target))
     assert res.exit_code == 0 and res.stdout == ""
-    assert json.loads(target.read_text())["runs"][0]["results"] == []
+    results = json.loads(target.read_text())["runs"][0]["results"]
+    assert {r["level"] for r in results} <= {"note"}  # advice only
 
 
-def test_hardened_example_is_clean():
+def test_hardened_example_has_nothing_above_low():
     code, report = run_json("scan", str(EXAMPLES / "hardened-app"))
-    assert code == 0 and report["findings"] == [] and report["summary"]["resources"] == 3
+    assert code == 0 and report["summary"]["resources"] == 10
+    assert {f["severity"] for f in report["findings"]} <= {"low", "info"}
