@@ -111,3 +111,10 @@ def test_hardened_example_has_nothing_above_low():
     code, report = run_json("scan", str(EXAMPLES / "hardened-app"))
     assert code == 0 and report["summary"]["resources"] == 10
     assert {f["severity"] for f in report["findings"]} <= {"low", "info"}
+
+
+def test_insecure_example_triggers_every_theme(insecure_json):
+    themes = {f["check"][:4] for f in insecure_json["findings"]}
+    assert themes >= {"KW-P", "KW-W", "KW-I", "KW-L", "KW-A", "KW-S", "KW-O", "KW-N", "KW-M", "KW-K"}
+    # and a custom resource's pod template is checked like any workload
+    assert any(f["kind"] == "Rollout" for f in insecure_json["findings"])

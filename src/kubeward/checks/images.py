@@ -41,7 +41,10 @@ def parse_image(image: str) -> ImageRef:
         was reviewed or scanned, two replicas can run different code, and a rollback
         cannot return to the previous version.""",
     remediation="Use a specific version tag, or better a digest (image@sha256:...).",
-    refs={"nsa": "image-security", "kube-score": "container-image-tag"},
+    refs={"cis": "5.5.1", "nsa": "pod-security/secure-images", "mitre": "T1525"},
+    example="""
+        image: ghcr.io/acme/web:1.4.2@sha256:4bf7...   # a version, better a digest
+    """,
     tags=("images",),
 )
 def image_tag_latest(pod: PodSpec) -> Iterator[Violation]:

@@ -25,7 +25,13 @@ COMPUTE_RESOURCES = ("cpu", "memory")
         persist inside the container. Mount emptyDir volumes for the paths that must
         be writable.""",
     remediation="Set securityContext.readOnlyRootFilesystem: true and mount emptyDir volumes where the app writes.",
-    refs={"cis": "5.7.3", "nsa": "pod-security"},
+    refs={"cis": "5.7.3", "nsa": "pod-security/immutable-filesystem", "mitre": "T1525"},
+    example="""
+        securityContext:
+          readOnlyRootFilesystem: true
+        volumeMounts:
+          - {name: tmp, mountPath: /tmp}   # volumes: [{name: tmp, emptyDir: {}}]
+    """,
     tags=("hardening",),
 )
 def read_only_root_filesystem(pod: PodSpec) -> Iterator[Violation]:
@@ -52,7 +58,11 @@ def _resource_containers(pod: PodSpec) -> Iterator[Container]:
     rationale="""Without limits one container can exhaust the node's memory or CPU and starve
         its neighbours: a denial of service waiting for a bug or an attacker.""",
     remediation="Set resources.limits.cpu and resources.limits.memory on every container.",
-    refs={"nsa": "resource-policies", "cis": "5.7"},
+    refs={"nsa": "network/resource-policies", "mitre": "T1499"},
+    example="""
+        resources:
+          limits: {cpu: 500m, memory: 256Mi}
+    """,
     tags=("resources",),
 )
 def resource_limits(pod: PodSpec) -> Iterator[Violation]:
@@ -73,7 +83,11 @@ def resource_limits(pod: PodSpec) -> Iterator[Violation]:
         a pod without them is the first evicted under pressure and can overcommit a node.
         (A limit set without a request defaults the request to the limit.)""",
     remediation="Set resources.requests.cpu and resources.requests.memory on every container.",
-    refs={"nsa": "resource-policies"},
+    refs={"nsa": "network/resource-policies", "mitre": "T1496"},
+    example="""
+        resources:
+          requests: {cpu: 100m, memory: 128Mi}
+    """,
     tags=("resources",),
 )
 def resource_requests(pod: PodSpec) -> Iterator[Violation]:
