@@ -229,9 +229,13 @@ def _check_error(c: Check, resource: Resource, exc: Exception) -> InputError:
 
 def apply_suppressions(findings: list[Finding], config: Config, today: dt.date) -> None:
     by_id = {c.id: c for c in all_checks()}
+    ignores: dict[int, list[tuple[str, Any]]] = {}  # per resource: its findings share them
     for finding in findings:
         check = by_id[finding.check_id]
-        annotation = _annotation_suppression(finding, check)
+        key = id(finding.resource)
+        if key not in ignores:
+            ignores[key] = list(_ignore_annotations(finding.resource))
+        annotation = _annotation_suppression(finding, check, ignores[key]) if ignores[key] else None
         if annotation:
             finding.suppressed = True
             finding.suppression = annotation
@@ -247,9 +251,9 @@ def apply_suppressions(findings: list[Finding], config: Config, today: dt.date) 
             break
 
 
-def _annotation_suppression(finding: Finding, check: Check) -> str | None:
+def _annotation_suppression(finding: Finding, check: Check, annotations: list[tuple[str, Any]]) -> str | None:
     """``ignore-check.kubeward.io/<check>[.<container>]: <reason>`` on the object or pod template."""
-    for key, reason in _ignore_annotations(finding.resource):
+    for key, reason in annotations:
         target, _, container = key[len(SUPPRESS_PREFIX) :].partition(".")
         if not matches(check, target) or (container and container != finding.container):
             continue

@@ -218,18 +218,32 @@ def ingress_catch_all(ingress: Resource) -> Iterator[Violation]:
             yield Violation(("spec", "rules", i), f"rule {i} has no host: it serves every hostname")
 
 
-def _workloads_by_namespace(inventory: Inventory) -> dict[str, list[PodSpec]]:
-    by_ns: dict[str, list[PodSpec]] = defaultdict(list)
-    for pod in inventory.workloads():
-        by_ns[pod.resource.namespace].append(pod)
-    return by_ns
+class _Workloads:
+    """Workloads by namespace and by pod label, so matching a Service costs a lookup
+    per selector label rather than a pass over the namespace (which was quadratic)."""
 
+    def __init__(self, inventory: Inventory):
+        self.by_ns: dict[str, list[PodSpec]] = defaultdict(list)
+        self.by_label: dict[tuple[str, str, Any], list[PodSpec]] = defaultdict(list)
+        for pod in inventory.workloads():
+            namespace = pod.resource.namespace
+            self.by_ns[namespace].append(pod)
+            for key, value in mapping(pod.template_meta.get("labels")).items():
+                if isinstance(value, (str, int, float, bool)) or value is None:
+                    self.by_label[(namespace, key, value)].append(pod)
 
-def _selected(service: Resource, by_ns: dict[str, list[PodSpec]]) -> list[PodSpec]:
-    """The workloads of the Service's namespace whose pod template labels its selector matches."""
-    selector = dig(service.obj, "spec", "selector")
-    pods = by_ns.get(service.namespace, ())
-    return [pod for pod in pods if selector_matches(selector, mapping(pod.template_meta.get("labels")))]
+    def selected(self, service: Resource) -> list[PodSpec]:
+        """The workloads of the Service's namespace whose pod labels its selector matches."""
+        selector = dig(service.obj, "spec", "selector")
+        if not isinstance(selector, dict) or not selector:
+            return []
+        try:
+            lists = [self.by_label.get((service.namespace, k, v), []) for k, v in selector.items()]
+        except TypeError:  # an unhashable selector value selects nothing
+            return []
+        smallest = min(lists, key=len)
+        others = [{id(pod) for pod in pods} for pods in lists if pods is not smallest]
+        return [pod for pod in smallest if all(id(pod) in ids for ids in others)]
 
 
 def _items(value: Any) -> list[Any]:
@@ -276,9 +290,9 @@ def _selecting_services(inventory: Inventory) -> Iterator[Resource]:
     tags=("network",),
 )
 def service_target_port_undeclared(inventory: Inventory) -> Iterator[tuple[Resource, Violation]]:
-    by_ns = _workloads_by_namespace(inventory)
+    workloads = _Workloads(inventory)
     for service in _selecting_services(inventory):
-        pods = _selected(service, by_ns)
+        pods = workloads.selected(service)
         ports = dig(service.obj, "spec", "ports")
         if not pods or not isinstance(ports, list):
             continue
@@ -318,12 +332,12 @@ def service_target_port_undeclared(inventory: Inventory) -> Iterator[tuple[Resou
     tags=("network",),
 )
 def service_selects_nothing(inventory: Inventory) -> Iterator[tuple[Resource, Violation]]:
-    by_ns = _workloads_by_namespace(inventory)
+    workloads = _Workloads(inventory)
     for service in _selecting_services(inventory):
         selector = dig(service.obj, "spec", "selector")
-        if not isinstance(selector, dict) or not selector or not by_ns.get(service.namespace):
+        if not isinstance(selector, dict) or not selector or not workloads.by_ns.get(service.namespace):
             continue  # no selector (manual endpoints), or no workload of its namespace to compare
-        if not _selected(service, by_ns):
+        if not workloads.selected(service):
             text = ", ".join(f"{k}={v}" for k, v in selector.items())
             where = service.namespace or "(no namespace)"
             yield service, Violation(("spec", "selector"), f"selector {text} selects no workload in namespace {where}")
