@@ -7,6 +7,7 @@ can depend on them.
 from __future__ import annotations
 
 import enum
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,14 +28,17 @@ class Severity(enum.IntEnum):
             raise ValueError(f"unknown severity {text!r} (expected one of: {names})") from None
 
     def __str__(self) -> str:
-        return self.name.lower()
+        return _SEVERITY_NAMES[self]
 
+
+_SEVERITY_NAMES = {s: s.name.lower() for s in Severity}
 
 # A field path is a tuple of keys (str) and list indexes (int), e.g.
 # ("spec", "containers", 0, "securityContext", "privileged").
 Path = tuple[str | int, ...]
 
 
+@functools.lru_cache(maxsize=4096)  # the same paths recur across thousands of findings
 def format_path(path: Path) -> str:
     """Render ("spec", "containers", 0, "image") as spec.containers[0].image."""
     out: list[str] = []
