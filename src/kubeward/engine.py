@@ -28,6 +28,25 @@ class ScanResult:
     checks: list[Check] = field(default_factory=list)
     resources: int = 0
     kind_counts: dict[str, int] = field(default_factory=dict)  # resources scanned per kind key
+    by_severity: Counter = field(default_factory=Counter)  # unsuppressed findings per severity
+    suppressed: int = 0
+    notes: dict[str, None] = field(default_factory=dict)  # warnings about findings (e.g. expired suppressions)
+
+    def record(self, findings: list[Finding], *, keep: bool = True) -> None:
+        """Count findings (and keep them unless a report is streaming them)."""
+        for f in findings:
+            if f.suppressed:
+                self.suppressed += 1
+            else:
+                self.by_severity[f.severity] += 1
+            for note in f.notes:
+                self.notes[f"{f.resource.file}: {f.resource.ref}: {note}"] = None
+        if keep:
+            self.findings.extend(findings)
+
+    def worst(self) -> Severity | None:
+        """The highest severity among unsuppressed findings."""
+        return max((s for s, n in self.by_severity.items() if n), default=None)
 
     def evaluated(self, check: Check) -> int:
         """How many resources a check looked at."""
@@ -38,8 +57,10 @@ class ScanResult:
     def active(self) -> list[Finding]:
         return [f for f in self.findings if not f.suppressed]
 
-    def sort(self) -> None:
-        self.findings.sort(key=lambda f: (f.resource.file, f.resource.doc_index, f.line or 0, f.check_id))
+
+def sort_findings(findings: list[Finding]) -> None:
+    """Source order: file, document, line, check."""
+    findings.sort(key=lambda f: (f.resource.file, f.resource.doc_index, f.line or 0, f.check_id))
 
 
 def select_checks(config: Config, only: Sequence[str] = (), skip: Sequence[str] = ()) -> list[Check]:
@@ -152,9 +173,9 @@ def scan(inventory: Inventory, checks: Iterable[Check], config: Config, today: d
     scanner = Scanner(checks, config, today)
     result = ScanResult(checks=scanner.checks, resources=len(inventory), kind_counts=count_kinds(inventory.resources))
     for findings, errors in (scanner.check_resources(inventory.resources), scanner.check_inventory(inventory)):
-        result.findings.extend(findings)
+        sort_findings(findings)
+        result.record(findings)
         result.errors.extend(errors)
-    result.sort()
     return result
 
 
@@ -185,8 +206,20 @@ def release_resource(resource: Resource, keep: Sequence[tuple[str, ...]] = ()) -
             base = spec_path if path[0] == "$pod" else template_meta_path(key)
             path = (*base, *path[1:])
         _copy_path(obj, skeleton, path)
-    resource.obj = skeleton
+    resource.obj = _interned_tree(skeleton)
     resource.source = None
+
+
+def _interned_tree(value: Any) -> Any:
+    """The same small tree with its strings interned: the label keys and values that
+    recur across thousands of released objects are then stored (and pickled) once."""
+    if isinstance(value, str):
+        return sys.intern(value)
+    if isinstance(value, dict):
+        return {sys.intern(k) if isinstance(k, str) else k: _interned_tree(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_interned_tree(v) for v in value]
+    return value
 
 
 def _copy_path(source: Any, target: dict, path: Sequence[str]) -> None:

@@ -12,13 +12,15 @@ from __future__ import annotations
 import datetime as dt
 import gc
 import os
-from collections.abc import Sequence
+from collections import deque
+from collections.abc import Callable, Sequence
+from itertools import islice
 from pathlib import Path
 from typing import BinaryIO
 
 from .checks.registry import Check, lookup
 from .config import Config
-from .engine import Scanner, ScanResult, count_kinds
+from .engine import Scanner, ScanResult, count_kinds, sort_findings
 from .inventory import Inventory
 from .model import Finding, InputError, Resource
 from .sources.files import DEFAULT_MAX_FILE_BYTES, collect_inputs, load_file
@@ -41,8 +43,15 @@ def scan_paths(
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
     helm_values: list[str] | None = None,
     today: dt.date | None = None,
+    sink: Callable[[list[Finding]], None] | None = None,
 ) -> ScanResult:
-    """Scan every input; ``jobs`` 0 means one worker per CPU, 1 means in-process."""
+    """Scan every input; ``jobs`` 0 means one worker per CPU, 1 means in-process.
+
+    Findings come in input order, batch by batch (each in source order), then
+    the cross-resource findings. With a ``sink`` they are handed to it as they
+    arrive and only counted in the result, so a report can be written while
+    the scan runs and memory does not grow with the number of findings.
+    """
     today = today or dt.date.today()
     scanner = Scanner(checks, config, today)
     inputs = collect_inputs(paths, stdin=stdin, max_file_bytes=max_file_bytes, helm_values=helm_values)
@@ -50,9 +59,15 @@ def scan_paths(
     kept: list[Resource] = []
     result.errors.extend(inputs.loaded.errors)
 
+    def deliver(findings: list[Finding]) -> None:
+        sort_findings(findings)
+        result.record(findings, keep=sink is None)
+        if sink is not None and findings:
+            sink(findings)
+
     def absorb(batch: Batch) -> None:
         findings, resources, errors = batch
-        result.findings.extend(findings)
+        deliver(findings)
         kept.extend(resources)
         result.errors.extend(errors)
         # what is kept lives until the report: stop the cycle collector from
@@ -73,7 +88,15 @@ def scan_paths(
         ctx = multiprocessing.get_context(method)
         init = ([c.id for c in scanner.checks], config, today, max_file_bytes)
         with ctx.Pool(workers, initializer=_init_worker, initargs=init) as pool:
-            for batch in pool.imap(_scan_batch, batches):
+            # a sliding window, not imap: results wait in memory only while the
+            # report writer is busy with earlier ones, never for the whole input
+            todo = iter(batches)
+            pending = deque(pool.apply_async(_scan_batch, (files,)) for files in islice(todo, 2 * workers))
+            while pending:
+                batch = pending.popleft().get()
+                following = next(todo, None)
+                if following is not None:
+                    pending.append(pool.apply_async(_scan_batch, (following,)))
                 absorb(batch)
     else:
         for files in batches:
@@ -82,9 +105,8 @@ def scan_paths(
     result.resources = len(kept)
     result.kind_counts = count_kinds(kept)
     findings, errors = scanner.check_inventory(Inventory(kept))
-    result.findings.extend(findings)
+    deliver(findings)
     result.errors.extend(errors)
-    result.sort()
     return result
 
 

@@ -38,7 +38,6 @@ def run_scan(
     max_file_bytes = max_file_size * 1024 * 1024
     from ..config import Config, ConfigError, discover, load_config, parse_kubernetes_version
     from ..engine import select_checks
-    from ..runner import scan_paths
 
     logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING, format="kubeward: %(message)s", stream=sys.stderr)
     try:
@@ -62,36 +61,51 @@ def run_scan(
             _error(f"no check, slug or tag is named {selector!r}; run 'kubeward checks' for the list")
             return EXIT_ERROR
 
-    result = scan_paths(paths, checks, config, jobs=jobs, max_file_bytes=max_file_bytes, helm_values=list(helm_values))
+    if color is None:
+        color = output in (None, "-") and sys.stdout.isatty()
+    options = {"color": color, "show_suppressed": show_suppressed, "framework": framework}
+    try:
+        out = open(output, "w", encoding="utf-8") if output and output != "-" else sys.stdout
+    except OSError as exc:
+        _error(f"{output}: cannot write the report: {exc.strerror or exc}")
+        return EXIT_ERROR
+    try:
+        result = _scan_and_report(out, fmt, options, paths, checks, config, jobs, max_file_bytes, list(helm_values))
+    finally:
+        if out is not sys.stdout:
+            out.close()
 
     for error in result.errors:
         _error(str(error))
-    notes = {f"{f.resource.file}: {f.resource.ref}: {note}": None for f in result.findings for note in f.notes}
-    for note in notes:
+    for note in result.notes:
         click.echo(f"kubeward: warning: {note}", err=True)
-
-    if color is None:
-        color = output in (None, "-") and sys.stdout.isatty()
-    writer = _writer(fmt)
-    options = {"color": color, "show_suppressed": show_suppressed, "framework": framework}
-    if framework and fmt == "table":
-        from ..report import framework as writer
-    if output and output != "-":
-        try:
-            with open(output, "w", encoding="utf-8") as out:
-                writer.write(result, out, **options)
-        except OSError as exc:
-            _error(f"{output}: cannot write the report: {exc.strerror or exc}")
-            return EXIT_ERROR
-    else:
-        writer.write(result, sys.stdout, **options)
 
     if result.errors:
         return EXIT_ERROR
     threshold = _threshold(fail_on, config.fail_on)
-    if threshold is not None and any(f.severity >= threshold for f in result.active()):
+    worst = result.worst()
+    if threshold is not None and worst is not None and worst >= threshold:
         return EXIT_FINDINGS
     return EXIT_OK
+
+
+def _scan_and_report(out, fmt, options, paths, checks, config, jobs, max_file_bytes, helm_values):
+    """Scan, writing the report as findings arrive where the format allows (table,
+    json, sarif); JUnit and framework reports need every finding first."""
+    from ..runner import scan_paths
+
+    stream_class = None if options["framework"] else _writer(fmt).__dict__.get("Stream")
+    if stream_class is None:
+        result = scan_paths(paths, checks, config, jobs=jobs, max_file_bytes=max_file_bytes, helm_values=helm_values)
+        writer = _writer(fmt)
+        if options["framework"] and fmt == "table":
+            from ..report import framework as writer
+        writer.write(result, out, **options)
+        return result
+    stream = stream_class(out, checks, **options)
+    result = scan_paths(paths, checks, config, jobs=jobs, max_file_bytes=max_file_bytes, helm_values=helm_values, sink=stream.add)
+    stream.end(result)
+    return result
 
 
 def _threshold(flag: str | None, configured: Severity | None) -> Severity | None:

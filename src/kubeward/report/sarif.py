@@ -9,7 +9,7 @@ from typing import TextIO
 from .. import __version__
 from ..engine import ScanResult
 from ..model import Finding, Severity
-from . import ITEMS, render_with, write_json_with_items
+from . import ITEMS, JsonItems, render_with
 
 SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 INFO_URI = "https://github.com/kubeward/kubeward"
@@ -77,10 +77,9 @@ def _result(f: Finding, rule_index: int, check) -> dict:
     return out
 
 
-def write(result: ScanResult, out: TextIO, **_: object) -> None:
-    checks = sorted(result.checks, key=lambda c: c.id)
-    index = {c.id: i for i, c in enumerate(checks)}
-    run = {
+def _log(checks: list, errors: list | None) -> dict:
+    """The SARIF log around the results; ``errors`` None means not yet known."""
+    run: dict = {
         "tool": {
             "driver": {
                 "name": "kubeward",
@@ -90,22 +89,43 @@ def write(result: ScanResult, out: TextIO, **_: object) -> None:
             }
         },
         "results": ITEMS,
-        "invocations": [
+    }
+    if errors is not None:
+        run["invocations"] = [
             {
-                "executionSuccessful": not result.errors,
+                "executionSuccessful": not errors,
                 "toolExecutionNotifications": [
                     {
                         "level": "error",
                         "message": {"text": e.message},
                         "locations": [{"physicalLocation": {"artifactLocation": {"uri": _uri(e.file)}}}],
                     }
-                    for e in result.errors
+                    for e in errors
                 ],
             }
-        ],
-    }
-    log = {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}
-    write_json_with_items(out, log, (_result(f, index[f.check_id], checks[index[f.check_id]]) for f in result.findings))
+        ]
+    return {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}
+
+
+class Stream:
+    """Writes the log while the scan runs: rules first, results as they come."""
+
+    def __init__(self, out: TextIO, checks: list, **_: object):
+        self.checks = sorted(checks, key=lambda c: c.id)
+        self.index = {c.id: i for i, c in enumerate(self.checks)}
+        self.items = JsonItems(out, _log(self.checks, None))
+
+    def add(self, findings: list[Finding]) -> None:
+        self.items.add(_result(f, self.index[f.check_id], self.checks[self.index[f.check_id]]) for f in findings)
+
+    def end(self, result: ScanResult) -> None:
+        self.items.close(_log(self.checks, result.errors))
+
+
+def write(result: ScanResult, out: TextIO, **options: object) -> None:
+    stream = Stream(out, result.checks)
+    stream.add(result.findings)
+    stream.end(result)
 
 
 def render(result: ScanResult, **options: object) -> str:
