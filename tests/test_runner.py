@@ -47,3 +47,24 @@ def test_worker_count():
     assert runner._worker_count(0, 1000, 10**9) >= 1
     assert runner._worker_count(1, 1000, 10**9) == 1
     assert runner._worker_count(3, 3, 10) == 3
+
+
+def test_streamed_report_equals_collected_report(tmp_path, monkeypatch):
+    """The CLI streams findings into the report as batches arrive; the result must be
+    the report written from a fully collected scan."""
+    import io
+
+    from helpers import run_cli
+
+    corpus = tmp_path / "corpus"
+    shutil.copytree(DATA / "checks", corpus / "checks")
+    shutil.copytree(EXAMPLES, corpus / "examples")
+    monkeypatch.setattr(runner, "BATCH_BYTES", 1)
+    streamed = json.loads(run_cli("scan", str(corpus), "-f", "json", "--no-config", "-j", "2").stdout)
+    config = Config()
+    collected = runner.scan_paths([str(corpus)], select_checks(config), config, jobs=1)
+    buffer = io.StringIO()
+    jsonreport.write(collected, buffer)
+    expected = json.loads(buffer.getvalue())
+    assert streamed["findings"] == expected["findings"] and len(streamed["findings"]) > 100
+    assert streamed["summary"] == expected["summary"]
