@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from helpers import DATA, run_cli, scan_text
 from kubeward.checks.images import ImageRef, explicit_registry, image_matches, normalise_image, parse_image, registry_of
-from kubeward.checks.network import _tls_covers, selector_matches
+from kubeward.checks.network import _tls_covers, service_selects
 from kubeward.config import Config, parse_config
 from kubeward.engine import Scanner, scan, select_checks
 from kubeward.inventory import Inventory
@@ -258,7 +258,7 @@ def test_external_ips_and_external_name_messages():
     ],
 )
 def test_selector_matches(selector, labels, expected):
-    assert selector_matches(selector, labels) is expected
+    assert service_selects(selector, labels) is expected
 
 
 def _deployment(name: str, namespace: str | None, labels: str, ports: str = "[]") -> str:
