@@ -292,7 +292,7 @@ def _pattern_hits(text: str) -> Iterator[tuple[int, int, Credential]]:
     for kind, pattern, prefix in TOKEN_PATTERNS:
         for m in pattern.finditer(text):
             token = m.group(0)
-            # "ghp_XXXX..." in documentation is neither random nor a token
+            # a documentation stand-in ("ghp_" and a run of X) is neither random nor a token
             if not is_placeholder(token) and shannon_entropy(token) >= 3.0 and (kind != "JWT" or _is_jwt(token)):
                 yield m.start(), m.end(), Credential(kind, token, prefix)
     for kind, pattern in (("AWS secret access key", AWS_SECRET), ("Azure storage account key", AZURE_ACCOUNT_KEY)):
