@@ -3,15 +3,17 @@ requests, and the namespace policies (LimitRange, ResourceQuota) that bound them
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 from fractions import Fraction
 from typing import Any
 
-from ..inventory import WORKLOADS, Container, Inventory, PodSpec
+from ..inventory import WORKLOADS, Inventory, PodSpec
 from ..model import Resource, Severity, Violation
 from .namespaces import namespace_objects, namespace_target, workload_namespaces
 from .registry import check
+from .workload import resource_containers as _resource_containers
 
 QUANTITY = re.compile(r"([+-]?(?:\d+\.?\d*|\.\d+))(?:[eE]([+-]?\d+)|(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E)?)")
 SUFFIXES = {
@@ -29,6 +31,11 @@ def parse_quantity(value: Any) -> Fraction | None:
     """A Kubernetes quantity ("500m", "1Gi", "1e3", 2, 0.5) as an exact Fraction, or None."""
     if isinstance(value, bool) or not isinstance(value, str | int | float):
         return None
+    return _parse_quantity(value)
+
+
+@functools.lru_cache(maxsize=4096)  # a corpus repeats a few dozen quantities ("100m", "128Mi") endlessly
+def _parse_quantity(value: str | int | float) -> Fraction | None:
     match = QUANTITY.fullmatch(str(value))
     if not match:
         return None
@@ -41,11 +48,6 @@ def parse_quantity(value: Any) -> Fraction | None:
         return Fraction(number) * SUFFIXES[suffix]
     except ValueError:  # e.g. more digits than int() converts
         return None
-
-
-def _resource_containers(pod: PodSpec) -> Iterator[Container]:
-    # ephemeral containers may not set resources at all
-    return (c for c in pod.containers() if not c.is_ephemeral)
 
 
 @check(

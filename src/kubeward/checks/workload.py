@@ -44,7 +44,7 @@ def read_only_root_filesystem(pod: PodSpec) -> Iterator[Violation]:
             )
 
 
-def _resource_containers(pod: PodSpec) -> Iterator[Container]:
+def resource_containers(pod: PodSpec) -> Iterator[Container]:
     # ephemeral containers may not set resources at all
     return (c for c in pod.containers() if not c.is_ephemeral)
 
@@ -66,7 +66,7 @@ def _resource_containers(pod: PodSpec) -> Iterator[Container]:
     tags=("resources",),
 )
 def resource_limits(pod: PodSpec) -> Iterator[Violation]:
-    for c in _resource_containers(pod):
+    for c in resource_containers(pod):
         limits = c.get("resources", "limits")
         missing = [r for r in COMPUTE_RESOURCES if not isinstance(limits, dict) or limits.get(r) is None]
         if missing:
@@ -91,7 +91,7 @@ def resource_limits(pod: PodSpec) -> Iterator[Violation]:
     tags=("resources",),
 )
 def resource_requests(pod: PodSpec) -> Iterator[Violation]:
-    for c in _resource_containers(pod):
+    for c in resource_containers(pod):
         requests = c.get("resources", "requests")
         limits = c.get("resources", "limits")
         missing = [
