@@ -68,3 +68,19 @@ def test_streamed_report_equals_collected_report(tmp_path, monkeypatch):
     expected = json.loads(buffer.getvalue())
     assert streamed["findings"] == expected["findings"] and len(streamed["findings"]) > 100
     assert streamed["summary"] == expected["summary"]
+
+
+def test_findings_and_resources_survive_the_trip_to_the_main_process():
+    import pickle
+
+    from kubeward.model import Finding, Resource, Severity
+
+    resource = Resource({"kind": "Pod"}, "a.yaml", 2, 7, "kind: Pod\n", ("items", 0), True)
+    finding = Finding("KW-P001", "privileged-container", Severity.HIGH, "m", resource, ("spec",), "c", 9, True, "r", ("n",))
+    copy = pickle.loads(pickle.dumps(finding))
+    assert (copy.__class__, copy.resource.__class__) == (Finding, Resource)
+    for name in Finding.__slots__:
+        if name != "resource":
+            assert getattr(copy, name) == getattr(finding, name), name
+    for name in Resource.__slots__:
+        assert getattr(copy.resource, name) == getattr(resource, name), name

@@ -69,6 +69,11 @@ class Resource:
     list_path: Path = ()  # position inside a `kind: List` document, if any
     rendered: bool = False  # produced by helm/kustomize: lines are not the user's
 
+    def __reduce__(self):
+        # positional, not the slots-dataclass default (a dict per object): scan
+        # workers send every resource and finding back to the main process
+        return Resource, (self.obj, self.file, self.doc_index, self.start_line, self.source, self.list_path, self.rendered)
+
     @property
     def kind(self) -> str:
         return _str(self.obj.get("kind"))
@@ -125,6 +130,10 @@ class Finding:
     suppressed: bool = False
     suppression: str | None = None  # reason, and where the suppression came from
     notes: tuple[str, ...] = ()
+
+    def __reduce__(self):
+        fields = (self.check_id, self.slug, self.severity, self.message, self.resource, self.path, self.container)
+        return Finding, (*fields, self.line, self.suppressed, self.suppression, self.notes)
 
     @property
     def path_str(self) -> str:
