@@ -189,6 +189,41 @@ field_names = st.sampled_from(
         "jobTemplate",
         "readOnlyRootFilesystem",
         "allowPrivilegeEscalation",
+        # custom resources, Services, webhooks, secrets
+        "templates",
+        "container",
+        "script",
+        "steps",
+        "sidecars",
+        "driver",
+        "executor",
+        "jobTargetRef",
+        "webhooks",
+        "rules",
+        "ports",
+        "selector",
+        "type",
+        "data",
+        "stringData",
+        "env",
+        "envFrom",
+        "valueFrom",
+        "secretKeyRef",
+        "value",
+        "args",
+        "command",
+        "volumeMounts",
+        "readOnly",
+        "defaultMode",
+        "tls",
+        "hosts",
+        "failurePolicy",
+        "clientConfig",
+        "url",
+        "namespaceSelector",
+        "replicas",
+        "labels",
+        "matchLabels",
     ]
 )
 k8s_tree = st.recursive(
@@ -196,13 +231,25 @@ k8s_tree = st.recursive(
     lambda c: st.lists(c, max_size=3) | st.dictionaries(field_names, c, max_size=4),
     max_leaves=25,
 )
-kinds = st.sampled_from(["Pod", "Deployment", "CronJob", "PodTemplate", "DaemonSet", "ConfigMap", "List", "Unknown"])
+kinds = st.sampled_from(
+    [
+        ("v1", "Pod"), ("apps/v1", "Deployment"), ("batch/v1", "CronJob"), ("v1", "PodTemplate"), ("apps/v1", "DaemonSet"),
+        ("v1", "ConfigMap"), ("v1", "List"), ("v1", "Unknown"), ("v1", "Service"), ("networking.k8s.io/v1", "Ingress"),
+        ("v1", "Secret"), ("v1", "Namespace"), ("v1", "ServiceAccount"), ("policy/v1", "PodDisruptionBudget"),
+        ("networking.k8s.io/v1", "NetworkPolicy"), ("admissionregistration.k8s.io/v1", "ValidatingWebhookConfiguration"),
+        ("apiregistration.k8s.io/v1", "APIService"), ("batch/v1beta1", "CronJob"), ("argoproj.io/v1alpha1", "Workflow"),
+        ("argoproj.io/v1alpha1", "Rollout"), ("tekton.dev/v1", "Task"), ("sparkoperator.k8s.io/v1beta2", "SparkApplication"),
+        ("serving.knative.dev/v1", "Service"),
+    ]
+)  # fmt: skip
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(kinds, k8s_tree, json_tree)
 def test_random_documents_never_crash_the_engine(kind, body, extra):
-    obj = {"apiVersion": "v1", "kind": kind, "metadata": {"name": "x", "annotations": extra if isinstance(extra, dict) else {}}}
+    api_version, kind = kind
+    annotations = extra if isinstance(extra, dict) else {}
+    obj = {"apiVersion": api_version, "kind": kind, "metadata": {"name": "x", "annotations": annotations}}
     if isinstance(body, dict):
         obj.update(body)
     else:
