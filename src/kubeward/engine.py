@@ -54,9 +54,6 @@ class ScanResult:
             return self.resources
         return sum(self.kind_counts.get(k, 0) for k in check.kinds)
 
-    def active(self) -> list[Finding]:
-        return [f for f in self.findings if not f.suppressed]
-
 
 def sort_findings(findings: list[Finding]) -> None:
     """Source order: file, document, line, check."""
