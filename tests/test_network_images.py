@@ -10,12 +10,13 @@ from hypothesis import strategies as st
 
 from helpers import DATA, run_cli, scan_text
 from kubeward.checks.images import ImageRef, explicit_registry, image_matches, normalise_image, parse_image, registry_of
-from kubeward.checks.network import _tls_covers, service_selects
+from kubeward.checks.network import _tls_covers
 from kubeward.config import Config, parse_config
 from kubeward.engine import Scanner, scan, select_checks
 from kubeward.inventory import Inventory
 from kubeward.model import Resource, Severity
 from kubeward.runner import scan_paths
+from kubeward.selectors import service_selects
 from kubeward.sources.files import load_bytes
 
 DIGEST = "sha256:4f53cda18c2baa0c0354bb5f9a3ecbe5ed12ab4d8e11ba873c2f11161202b945"

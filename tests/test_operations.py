@@ -6,10 +6,10 @@ import pytest
 
 from helpers import DATA, scan_text
 from kubeward import runner
-from kubeward.checks.operations import selector_matches
 from kubeward.checks.registry import all_checks
 from kubeward.config import Config, parse_config
 from kubeward.engine import select_checks
+from kubeward.selectors import selector_matches
 
 WEB = {"app": "web", "tier": "front"}
 CONTAINER = "containers: [{name: app, image: x:1}]\n"

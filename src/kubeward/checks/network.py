@@ -18,14 +18,6 @@ NGINX_SNIPPETS = tuple(f"nginx.ingress.kubernetes.io/{name}-snippet" for name in
 WORKLOAD_PORTS = (("$template", "labels"), ("$pod", "containers", "*", "ports"), ("$pod", "initContainers", "*", "ports"))
 
 
-def service_selects(selector_labels: dict, labels: dict) -> bool:
-    """Does a Service selector (a plain equality map, unlike the LabelSelector of
-    operations.selector_matches) select pods with these labels? Empty selects nothing."""
-    if not isinstance(selector_labels, dict) or not selector_labels or not isinstance(labels, dict):
-        return False
-    return all(key in labels and labels[key] == value for key, value in selector_labels.items())
-
-
 def _annotations(resource: Resource) -> dict[str, Any]:
     return mapping(resource.metadata.get("annotations"))
 

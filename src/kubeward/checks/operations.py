@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..inventory import WORKLOADS, Container, Inventory, PodSpec, dig, mapping
 from ..model import Resource, Severity, Violation
+from ..selectors import selector_matches
 from .registry import check
 
 if TYPE_CHECKING:
@@ -37,42 +38,6 @@ PROBE_DEFAULTS = {
 }
 PERCENT = re.compile(r"\s*(\d+)\s*%\s*")
 AVAILABILITY = {"nsa": "network/resource-policies", "mitre": "T1499"}
-
-
-# -- label selectors ---------------------------------------------------------------
-
-
-def selector_matches(selector: dict[str, Any] | None, labels: dict[str, Any] | None) -> bool:
-    """Does a LabelSelector select a pod with these labels? As Kubernetes decides it:
-    matchLabels and every matchExpressions requirement must hold; an empty selector
-    ``{}`` selects everything, a missing (None) or malformed one selects nothing."""
-    if not isinstance(selector, dict):
-        return False
-    labels = mapping(labels)
-    match_labels = selector.get("matchLabels") or {}
-    expressions = selector.get("matchExpressions") or []
-    if not isinstance(match_labels, dict) or not isinstance(expressions, list):
-        return False
-    if any(key not in labels or labels[key] != value for key, value in match_labels.items()):
-        return False
-    return all(_requirement_matches(req, labels) for req in expressions)
-
-
-def _requirement_matches(req: Any, labels: dict[str, Any]) -> bool:
-    if not isinstance(req, dict) or not isinstance(req.get("key"), str):
-        return False
-    key, op, values = req["key"], req.get("operator"), req.get("values") or []
-    if not isinstance(values, list):
-        return False
-    if op == "In":
-        return key in labels and labels[key] in values
-    if op == "NotIn":  # a pod without the label is not in the set
-        return key not in labels or labels[key] not in values
-    if op == "Exists":
-        return key in labels
-    if op == "DoesNotExist":
-        return key not in labels
-    return False  # an unknown operator is rejected by the API server
 
 
 def _labels_text(labels: dict[str, Any]) -> str:
