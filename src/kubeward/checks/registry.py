@@ -139,6 +139,7 @@ def _load_catalogue() -> None:
         operations,
         platform,
         podsecurity,
+        rbac,
         resources,
         secrets,
         serviceaccounts,
