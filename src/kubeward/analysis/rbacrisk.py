@@ -454,28 +454,34 @@ class Escalation:
         steps: list[Step] = []
         self._edges[subject] = steps
 
-        def scope(namespaces: list[str]) -> str:
-            return "in every namespace" if namespaces == ["*"] else f"in namespace {', '.join(namespaces)}"
+        def scope(namespaces: list[str], target: Subject | None = None) -> str:
+            if namespaces == ["*"]:
+                return "in every namespace"
+            return f"in namespace {target.namespace if target else ', '.join(namespaces)}"
 
         # create pods (or a controller that creates them) in N: run a pod as any ServiceAccount of N
         for group, resource in POD_CONTROLLERS:
             spaces = self._namespaces(subject, _req("create", group, resource))
             if spaces:
                 for target in self._accounts_in(spaces):
-                    steps.append(Step(subject, target, f"can create {resource} {scope(spaces)}: a pod can run as {target}"))
+                    steps.append(
+                        Step(subject, target, f"can create {resource} {scope(spaces, target)}: a pod can run as {target}")
+                    )
                 break
         # create serviceaccounts/token: mint a token for the ServiceAccounts of N
         spaces = self._namespaces(subject, _req("create", "", "serviceaccounts/token", None))
         if spaces:
             for target in self._accounts_in(spaces):
-                steps.append(Step(subject, target, f"can create serviceaccounts/token {scope(spaces)}: a token for {target}"))
+                steps.append(
+                    Step(subject, target, f"can create serviceaccounts/token {scope(spaces, target)}: a token for {target}")
+                )
         # read secrets in N: the long-lived token Secrets of N's ServiceAccounts
         spaces = self._namespaces(subject, _req("get", "", "secrets"))
         if spaces:
             for ns in sorted(self.token_secrets) if spaces == ["*"] else spaces:
                 for name in sorted(self.token_secrets.get(ns, ())):
                     target = Subject("ServiceAccount", name, ns)
-                    steps.append(Step(subject, target, f"can read secrets {scope(spaces)}: the token Secret of {target}"))
+                    steps.append(Step(subject, target, f"can read secrets {scope(spaces, target)}: the token Secret of {target}"))
         # exec into pods of N (or through the kubelet, anywhere): the tokens they mount
         exec_spaces = self._namespaces(subject, _req("create", "", "pods/exec"))
         proxy = self._namespaces(subject, _req("get", "", "nodes/proxy")) == ["*"]
@@ -485,7 +491,11 @@ class Escalation:
             target = Subject("ServiceAccount", name, ns)
             if exec_spaces and (exec_spaces == ["*"] or ns in exec_spaces):
                 steps.append(
-                    Step(subject, target, f"can exec into pods {scope(exec_spaces)}: {usages[0].workload.ref} mounts {target}")
+                    Step(
+                        subject,
+                        target,
+                        f"can exec into pods {scope(exec_spaces, target)}: {usages[0].workload.ref} mounts {target}",
+                    )
                 )
             elif proxy:
                 steps.append(
@@ -497,7 +507,7 @@ class Escalation:
         spaces = self._namespaces(subject, _req("impersonate", "", "serviceaccounts"))
         if spaces:
             for target in self._accounts_in(spaces):
-                steps.append(Step(subject, target, f"can impersonate service accounts {scope(spaces)}"))
+                steps.append(Step(subject, target, f"can impersonate service accounts {scope(spaces, target)}"))
         if self._namespaces(subject, _req("impersonate", "", "users")) == ["*"]:
             for target in sorted({s for b in self.model.bindings for _, s in b.subjects if s.kind == "User"}):
                 steps.append(Step(subject, target, "can impersonate any user"))
