@@ -23,7 +23,7 @@ def insecure_json():
 
 def test_json_report_schema(insecure_json):
     assert insecure_json["schemaVersion"] == 1
-    assert insecure_json["summary"]["resources"] == 11
+    assert insecure_json["summary"]["resources"] == 12
     assert insecure_json["summary"]["findings"] == len(insecure_json["findings"]) > 10
     for f in insecure_json["findings"]:
         assert JSON_FIELDS <= f.keys()
@@ -91,7 +91,7 @@ def test_table_groups_by_resource_and_summarises():
     assert "Deployment/shop/web" in out and "DaemonSet/shop/log-collector" in out
     assert "CRITICAL KW-P001 privileged-container" in out
     summary = out.strip().splitlines()[-1]
-    assert summary.startswith("124 findings (2 critical, 8 high, 44 medium, 60 low, 10 info) in 11 resources")
+    assert summary.startswith("129 findings (3 critical, 12 high, 44 medium, 60 low, 10 info) in 12 resources")
     assert "\x1b[" not in out  # no colour codes when not a terminal
 
 

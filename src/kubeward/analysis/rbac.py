@@ -315,7 +315,9 @@ def parse_subject(text: str) -> Subject:
         if sep2 and namespace and name:
             return Subject(kind, name, namespace)
         raise ValueError(f"service account {text!r} must be sa:NAMESPACE/NAME or system:serviceaccount:NAMESPACE:NAME")
-    if sep and kind and rest:
+    if sep and kind:
+        if not rest:
+            raise ValueError(f"subject {text!r} has no name")
         return Subject(kind, rest)
     if not text or text.startswith(SA_PREFIX):
         raise ValueError(f"cannot read subject {text!r}: use user:NAME, group:NAME or system:serviceaccount:NAMESPACE:NAME")
