@@ -24,7 +24,7 @@ import pathlib
 import weakref
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from ..inventory import Inventory, PodSpec, dig, mapping
@@ -285,8 +285,6 @@ class Subject:
             return (UNAUTHENTICATED,) if self.name == ANONYMOUS else (AUTHENTICATED,)
         if self.name in (AUTHENTICATED, UNAUTHENTICATED):
             return (self.name,)
-        if self.name == ALL_SERVICE_ACCOUNTS or self.name.startswith(SA_GROUP_PREFIX):
-            return (self.name, AUTHENTICATED)
         return (self.name, AUTHENTICATED)  # members of any other group are authenticated
 
 
@@ -798,18 +796,3 @@ def service_account_usage(inventory: Inventory, model: RbacModel | None = None) 
         )
         usage[key].append(Usage(resource, automount(pod, model.service_accounts.get(key)), exposure))
     return usage
-
-
-@dataclass
-class Reach:
-    """How a subject's permissions can be reached: the workloads that mount them."""
-
-    usages: list[Usage] = field(default_factory=list)
-
-    @property
-    def mounted(self) -> list[Usage]:
-        return [u for u in self.usages if u.mounted]
-
-    @property
-    def exposed(self) -> list[Usage]:
-        return [u for u in self.mounted if u.exposed]
