@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import weakref
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -50,7 +51,6 @@ DIRECTIONS = (INGRESS, EGRESS)
 PROTOCOLS = ("TCP", "UDP", "SCTP")
 MAX_PORT = 65535
 NAME_LABEL = "kubernetes.io/metadata.name"
-DEFAULT_NAMESPACE = "default"  # where kubectl puts an object that names no namespace
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 _SVC_NAME = re.compile(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?")
 _OPERATORS = ("In", "NotIn", "Exists", "DoesNotExist")
@@ -223,7 +223,7 @@ def workload_of(pod: PodSpec) -> Workload:
         if port.name:
             key = (port.name, port.protocol)
             named[key] = (*named.get(key, ()), port.number)
-    return Workload(pod.resource, pod.resource.namespace or DEFAULT_NAMESPACE, labels, tuple(ports), named)
+    return Workload(pod.resource, pod.resource.namespace, labels, tuple(ports), named)
 
 
 # ---------------------------------------------------------------- policies
@@ -498,7 +498,7 @@ def parse_policy(resource: Resource) -> Policy:
     """A NetworkPolicy as the API server would store it (defaults applied); wrong types
     become ``problems`` (the policy would be rejected) instead of exceptions."""
     problems: list[tuple[Path, str]] = []
-    namespace = resource.namespace or DEFAULT_NAMESPACE
+    namespace = resource.namespace
     spec = resource.obj.get("spec")
     if not isinstance(spec, dict):
         problems.append((("spec",), "spec is missing" if spec is None else "spec must be an object"))
@@ -597,7 +597,10 @@ class Network:
             self.by_namespace[policy.namespace].append(policy)
         names = {*namespaces, *(w.namespace for w in workloads), *(p.namespace for p in policies)}
         # the API server always sets kubernetes.io/metadata.name to the namespace's name
-        self.namespaces: dict[str, dict[str, str]] = {n: {**namespaces.get(n, {}), NAME_LABEL: n} for n in sorted(names)}
+        # ("" is the namespace of objects that name none: where they land, and its labels, are unknown)
+        self.namespaces: dict[str, dict[str, str]] = {
+            n: {**namespaces.get(n, {}), NAME_LABEL: n} if n else {} for n in sorted(names)
+        }
 
     @classmethod
     def from_inventory(cls, inventory: Inventory) -> Network:
@@ -607,7 +610,8 @@ class Network:
         return cls(workloads, namespaces, policies)
 
     def namespace_labels(self, namespace: str) -> dict[str, str]:
-        return self.namespaces.get(namespace) or {NAME_LABEL: namespace}
+        found = self.namespaces.get(namespace)
+        return found if found is not None else {NAME_LABEL: namespace} if namespace else {}
 
     def selecting(self, workload: Workload, direction: str) -> list[Policy]:
         """The valid policies that select the workload's pods for this direction."""
@@ -896,3 +900,47 @@ class Matrix:
                 into = self._side(INGRESS, c, None, e, c)
                 if into and into != wild_ins[c]:
                     yield ext, c, into
+
+
+# ---------------------------------------------------------------- what checks ask
+
+_NETWORKS: weakref.WeakKeyDictionary[Inventory, Network] = weakref.WeakKeyDictionary()
+
+
+def network_of(inventory: Inventory) -> Network:
+    """The Network of an inventory, built once for all the checks that ask."""
+    net = _NETWORKS.get(inventory)
+    if net is None:
+        net = _NETWORKS[inventory] = Network.from_inventory(inventory)
+    return net
+
+
+def is_dns_only(rule: Rule) -> bool:
+    """Does the rule allow port 53 (UDP/TCP) and nothing else? Its peers do not matter."""
+    return bool(rule.ports) and all(
+        p.port == 53 and p.end_port in (None, 53) and p.protocol in ("UDP", "TCP") for p in rule.ports or ()
+    )
+
+
+def default_deny(net: Network, namespace: str, direction: str) -> tuple[bool, str]:
+    """Is the namespace default-deny for this direction, and if not, why?
+
+    Default-deny means: a valid policy of the namespace selects every pod
+    (``podSelector: {}``) for the direction, and the policies that select every pod
+    allow nothing in that direction (for Egress, rules to port 53 only -- DNS -- are
+    tolerated). What is allowed then depends on policies that select particular
+    workloads: each one is closed until its traffic is allowed.
+    """
+    select_all = [p for p in net.by_namespace.get(namespace, ()) if p.selects_all and direction in p.types]
+    word = direction.lower()
+    if not select_all:
+        return False, f"namespace {namespace!r} has no default-deny {word} NetworkPolicy"
+    for policy in select_all:
+        for rule in policy.rules(direction):
+            if direction == EGRESS and is_dns_only(rule):
+                continue
+            return False, (
+                f"namespace {namespace!r} is not default-deny for {word}: NetworkPolicy {policy.name!r} selects every pod "
+                f"and allows {rule}"
+            )
+    return True, ""
