@@ -534,3 +534,109 @@ def test_matrix_edges_expand_to_allowed_for_every_pair(seed):
             got = explicit.get((s, d), implied)
             assert got == expected, (src, dst, got, expected)
             assert matrix.cell(src, dst) == expected
+
+
+# ------------------------------------------------------------------ checks: released scan == full inventory
+
+NETPOL_CHECKS = ["KW-M003", "KW-N011", "KW-N012", "KW-N013", "KW-N014", "KW-N015", "KW-N016", "KW-N017", "KW-N018"]
+
+
+def _facts(findings):
+    return sorted((f.check_id, f.resource.ref, f.path_str, f.message) for f in findings)
+
+
+def _both_ways(path, text=None):
+    """Findings of the NetworkPolicy checks on a full Inventory and through `scan_paths`
+    (resources released before the inventory checks run)."""
+    from kubeward.config import Config
+    from kubeward.engine import scan, select_checks
+    from kubeward.runner import scan_paths
+    from kubeward.sources.files import load_paths
+
+    config = Config()
+    checks = select_checks(config, only=NETPOL_CHECKS)
+    loaded = load_paths([str(path)])
+    full = scan(Inventory(loaded.resources), checks, config)
+    released = scan_paths([str(path)], checks, config, jobs=1)
+    assert not full.errors and not released.errors
+    return _facts(full.findings), _facts(released.findings)
+
+
+def test_checks_agree_after_release_on_fixtures_and_examples(tmp_path):
+    from helpers import DATA, EXAMPLES
+
+    paths = [DATA / "checks" / cid / f"{kind}.yaml" for cid in NETPOL_CHECKS for kind in ("pass", "fail")]
+    for path in [*paths, EXAMPLES]:
+        full, released = _both_ways(path)
+        assert full == released, path
+
+
+def test_checks_agree_after_release_on_a_generated_corpus(tmp_path):
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+    import corpus
+
+    corpus.generate(tmp_path, 600, seed=3)
+    extra = docs(
+        WEB,
+        yaml.safe_dump(
+            {
+                "apiVersion": "v1",
+                "kind": "Pod",
+                "metadata": {"name": "p", "namespace": "shop", "labels": {"app": "api"}},
+                "spec": {"containers": [{"name": "c", "image": "x", "ports": [{"name": "http", "containerPort": 1}]}]},
+            }
+        ),
+        policy("shop", "typo", {"podSelector": {"matchLabels": {"app": "apj"}}}),
+        policy(
+            "shop",
+            "api",
+            {
+                "podSelector": {"matchLabels": {"app": "api"}},
+                "ingress": [{"from": [{"podSelector": {"matchLabels": {"app": "web"}}}]}],
+            },
+        ),
+    )
+    (tmp_path / "extra.yaml").write_text(extra)
+    full, released = _both_ways(tmp_path)
+    assert full == released
+    checks = {c for c, *_ in full}
+    assert {"KW-M003", "KW-N011", "KW-N012", "KW-N017"} <= checks
+    assert (
+        "KW-N017",
+        "NetworkPolicy/shop/typo",
+        "spec.podSelector",
+        "podSelector {app=apj} selects no workload in namespace shop",
+    ) in full
+    assert not any(c == "KW-N012" and ref == "Pod/shop/p" for c, ref, *_ in full)  # the Pod's own labels are kept
+
+
+@pytest.mark.parametrize(
+    ("egress", "denies"),
+    [
+        ([], True),
+        ([{"ports": [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}]}], True),  # DNS anywhere
+        ([{"to": [{"namespaceSelector": {}}], "ports": [{"port": 53, "protocol": "UDP"}]}], True),
+        ([{"ports": [{"port": 53, "protocol": "UDP"}, {"port": 443}]}], False),
+        ([{"ports": [{"port": 53, "endPort": 54, "protocol": "UDP"}]}], False),
+        ([{"ports": [{"protocol": "UDP"}]}], False),  # every UDP port
+        ([{}], False),
+    ],
+)
+def test_default_deny_egress_tolerates_dns_only(egress, denies):
+    from kubeward.analysis.netpol import default_deny
+
+    net = net_of(docs(WEB, policy("shop", "p", {"podSelector": {}, "policyTypes": ["Egress"], "egress": egress})))
+    covered, reason = default_deny(net, "shop", EGRESS)
+    assert covered is denies
+    assert (reason == "") is denies
+    assert default_deny(net, "shop", INGRESS) == (False, "namespace 'shop' has no default-deny ingress NetworkPolicy")
+
+
+def test_invalid_default_deny_does_not_count():
+    net = net_of(docs(WEB, policy("shop", "p", {"podSelector": {}, "policyTypes": ["Ingress", "egress"]})))
+    from kubeward.analysis.netpol import default_deny
+
+    assert default_deny(net, "shop", INGRESS)[0] is False
