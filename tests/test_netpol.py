@@ -640,3 +640,79 @@ def test_invalid_default_deny_does_not_count():
     from kubeward.analysis.netpol import default_deny
 
     assert default_deny(net, "shop", INGRESS)[0] is False
+
+
+# ------------------------------------------------------------------ CLI
+
+
+def _cli_inputs(tmp_path):
+    from helpers import EXAMPLES
+
+    frontend = deploy("ingress-nginx", "controller", {"app": "nginx"}, [{"name": "https", "containerPort": 443}])
+    target = tmp_path / "extra.yaml"
+    target.write_text(docs(frontend, namespace("ingress-nginx")))
+    return [str(EXAMPLES / "hardened-app"), str(target)]
+
+
+def test_cli_explain_allowed_and_blocked(tmp_path):
+    from helpers import run_cli
+
+    paths = _cli_inputs(tmp_path)
+    allowed = run_cli("netpol", "explain", "ingress-nginx/controller", "shop-hardened/web", *paths, "--port", "8080")
+    assert allowed.exit_code == 0, allowed.output
+    assert "ingress-nginx/controller -> shop-hardened/web on TCP/8080: ALLOWED" in allowed.stdout
+    assert "allowed by web-from-ingress ingress[0]" in allowed.stdout
+    blocked = run_cli("netpol", "explain", "ingress-nginx/controller", "shop-hardened/web", *paths, "--port", "9090")
+    assert blocked.exit_code == 1 and "BLOCKED" in blocked.stdout and "allows only TCP/8080" in blocked.stdout
+    back = run_cli("netpol", "explain", "shop-hardened/web", "ingress-nginx/controller", *paths, "-f", "json")
+    import json
+
+    report = json.loads(back.stdout)
+    assert back.exit_code == 1 and report["allowed"] is False
+    assert report["egress"]["isolated"] and report["egress"]["policies"] == ["default-deny"] and not report["egress"]["allows"]
+    assert report["ingress"]["isolated"] is False and report["ingress"]["allows"]
+
+
+def test_cli_explain_errors(tmp_path):
+    from helpers import run_cli
+
+    paths = _cli_inputs(tmp_path)
+    missing = run_cli("netpol", "explain", "shop/nope", "shop-hardened/web", *paths)
+    assert missing.exit_code == 2 and "kubeward: error: no workload 'shop/nope' in the inputs" in missing.stderr
+    both = run_cli("netpol", "explain", "10.0.0.1", "10.0.0.2", *paths)
+    assert both.exit_code == 2
+
+
+def test_cli_matrix_formats(tmp_path):
+    import json
+
+    from helpers import run_cli
+
+    paths = _cli_inputs(tmp_path)
+    table = run_cli("netpol", "matrix", *paths)
+    assert table.exit_code == 0
+    assert "ingress-nginx/controller  shop-hardened/web" in table.stdout and "TCP/8080" in table.stdout
+    assert "shop-hardened/web         Deployment   ingress: isolated by default-deny, web-from-ingress" in table.stdout
+    doc = json.loads(run_cli("netpol", "matrix", *paths, "-f", "json").stdout)
+    edges = {(e["from"], e["to"]): e["ports"] for e in doc["edges"]}
+    assert edges[("ingress-nginx/controller", "shop-hardened/web")] == ["TCP/8080"]
+    assert edges[("*", "ingress-nginx/controller")] == ["all"]
+    assert ("shop-hardened/web", "*") not in edges  # egress denied but DNS to pods not in the inputs
+    assert {n["id"] for n in doc["nodes"]} == {"ingress-nginx/controller", "shop-hardened/web", "*"}
+    dot = run_cli("netpol", "matrix", *paths, "-f", "dot").stdout
+    assert dot.startswith("digraph netpol {") and '"ingress-nginx/controller" -> "shop-hardened/web" [label="TCP/8080"];' in dot
+    filtered = json.loads(run_cli("netpol", "matrix", *paths, "-f", "json", "--port", "9090").stdout)
+    assert ("ingress-nginx/controller", "shop-hardened/web") not in {(e["from"], e["to"]) for e in filtered["edges"]}
+
+
+def test_cli_matrix_reports_invalid_policies(tmp_path):
+    import json
+
+    from helpers import run_cli
+
+    target = tmp_path / "bad.yaml"
+    target.write_text(docs(WEB, policy("shop", "bad", {"podSelector": {}, "ingress": [{"ports": [{"protocol": "tcp"}]}]})))
+    res = run_cli("netpol", "matrix", str(target), "-f", "json")
+    assert res.exit_code == 0
+    assert "NetworkPolicy shop/bad is invalid and ignored: spec.ingress.0.ports.0.protocol" in res.stderr
+    assert json.loads(res.stdout)["invalidPolicies"][0]["policy"] == "shop/bad"
