@@ -85,11 +85,12 @@ def _intersect(a: Ranges, b: Ranges) -> Ranges:
 class PortSet:
     """A set of (protocol, port number) pairs, as merged ranges per protocol. Immutable."""
 
-    __slots__ = ("ranges", "_key")
+    __slots__ = ("ranges", "_key", "_items")
 
     def __init__(self, ranges: Mapping[str, Ranges] | None = None):
         self.ranges: dict[str, Ranges] = {p: r for p, r in (ranges or {}).items() if r}
         self._key = tuple(sorted(self.ranges.items()))
+        self._items: list[str] | None = None
 
     @classmethod
     def of(cls, protocol: str, lo: int | None = None, hi: int | None = None) -> PortSet:
@@ -99,16 +100,18 @@ class PortSet:
         return cls({protocol: ((lo, hi if hi is not None else lo),)})
 
     def __or__(self, other: PortSet) -> PortSet:
-        if not other.ranges:
+        if not other.ranges or self is ALL_PORTS or self is other:
             return self
-        if not self.ranges:
+        if not self.ranges or other is ALL_PORTS:
             return other
         protocols = set(self.ranges) | set(other.ranges)
         return PortSet({p: _merge((*self.ranges.get(p, ()), *other.ranges.get(p, ()))) for p in protocols})
 
     def __and__(self, other: PortSet) -> PortSet:
-        if self is other:
+        if self is other or other is ALL_PORTS:
             return self
+        if self is ALL_PORTS:
+            return other
         return PortSet({p: _intersect(r, other.ranges[p]) for p, r in self.ranges.items() if p in other.ranges})
 
     def __bool__(self) -> bool:
@@ -129,6 +132,11 @@ class PortSet:
 
     def items(self) -> list[str]:
         """["TCP/8080", "TCP/9000-9100", "UDP/*"], or ["all"] / [] ."""
+        if self._items is None:
+            self._items = self._describe()
+        return list(self._items)
+
+    def _describe(self) -> list[str]:
         if self.is_all:
             return ["all"]
         out = []
@@ -169,6 +177,10 @@ class Workload:
     labels: dict[str, str]
     ports: tuple[ContainerPort, ...] = ()
     named: dict[tuple[str, str], tuple[int, ...]] = field(default_factory=dict)
+    key: str = ""  # namespace/name, set on creation
+
+    def __post_init__(self) -> None:
+        self.key = f"{self.namespace}/{self.resource.name}"
 
     @property
     def name(self) -> str:
@@ -177,10 +189,6 @@ class Workload:
     @property
     def kind(self) -> str:
         return self.resource.kind
-
-    @property
-    def key(self) -> str:
-        return f"{self.namespace}/{self.name}"
 
     def __str__(self) -> str:
         return self.key
@@ -592,6 +600,7 @@ class Network:
         self.workloads = workloads
         self.policies = policies
         self.active = [p for p in policies if p.valid]
+        self._selecting: dict[tuple[int, str], list[Policy]] = {}
         self.by_namespace: dict[str, list[Policy]] = defaultdict(list)
         for policy in self.active:
             self.by_namespace[policy.namespace].append(policy)
@@ -615,7 +624,12 @@ class Network:
 
     def selecting(self, workload: Workload, direction: str) -> list[Policy]:
         """The valid policies that select the workload's pods for this direction."""
-        return [p for p in self.by_namespace.get(workload.namespace, ()) if direction in p.types and p.selects(workload)]
+        key = (id(workload), direction)
+        found = self._selecting.get(key)
+        if found is None:
+            policies = self.by_namespace.get(workload.namespace, ())
+            found = self._selecting[key] = [p for p in policies if direction in p.types and p.selects(workload)]
+        return found
 
     def isolated(self, workload: Workload, direction: str) -> bool:
         return bool(self.selecting(workload, direction))
@@ -775,12 +789,10 @@ class Matrix:
 
     def _rule_ports(self, rule: Rule, dst: int | None) -> PortSet:
         """The rule's ports, named ones resolved on destination class dst (None: not a pod)."""
-        if not rule.has_named_ports:
-            return rule.port_set(None)
-        key = (id(rule), -1 if dst is None else dst)
+        key = (id(rule), -1 if dst is None or not rule.has_named_ports else dst)
         found = self._ports.get(key)
         if found is None:
-            found = self._ports[key] = rule.port_set(self.reps[dst].named if dst is not None else None)
+            found = self._ports[key] = rule.port_set(self.reps[dst].named if key[1] >= 0 else None)
         return found
 
     def _matches(self, rule: Rule, cid: int | None, ext: int | None) -> bool:

@@ -72,7 +72,9 @@ def run_matrix(*, paths, fmt, port, protocol, max_file_size) -> int:
     net, failed = _load(paths, max_file_size)
     assert net is not None
     wanted = _port(port)
-    edges = [(a, b, p) for a, b, p in _expanded_edges(net) if _allows(b, p, wanted, protocol)]
+    edges = _expanded_edges(net)
+    if wanted is not None:
+        edges = [(a, b, p) for a, b, p in edges if _allows(b, p, wanted, protocol)]
     if fmt == "json":
         sys.stdout.write(_matrix_json(net, edges))
     elif fmt == "dot":
