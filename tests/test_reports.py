@@ -91,7 +91,7 @@ def test_table_groups_by_resource_and_summarises():
     assert "Deployment/shop/web" in out and "DaemonSet/shop/log-collector" in out
     assert "CRITICAL KW-P001 privileged-container" in out
     summary = out.strip().splitlines()[-1]
-    assert summary.startswith("129 findings (3 critical, 12 high, 44 medium, 60 low, 10 info) in 12 resources")
+    assert summary.startswith("135 findings (3 critical, 12 high, 50 medium, 60 low, 10 info) in 12 resources")
     assert "\x1b[" not in out  # no colour codes when not a terminal
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from ..analysis.netpol import INGRESS, default_deny, network_of
 from ..inventory import WORKLOADS, Inventory, PodSpec, mapping
 from ..model import Path, Resource, Severity, Violation
 from .registry import check
@@ -91,22 +92,6 @@ def namespace_psa_privileged(ns: Resource) -> Iterator[Violation]:
         )
 
 
-def _selects_all(selector: Any) -> bool:
-    # a missing or null podSelector decodes to the empty selector: every pod
-    if selector is None:
-        return True
-    return isinstance(selector, dict) and not selector.get("matchLabels") and not selector.get("matchExpressions")
-
-
-def is_default_deny_ingress(policy: Resource) -> bool:
-    """podSelector selects every pod, the policy covers Ingress, and it allows no ingress."""
-    spec = mapping(policy.obj.get("spec"))
-    types = spec.get("policyTypes")
-    # without policyTypes Kubernetes always sets Ingress (and Egress if there are egress rules)
-    covers_ingress = types is None or (isinstance(types, list) and "Ingress" in types)
-    return _selects_all(spec.get("podSelector")) and covers_ingress and spec.get("ingress") in (None, [])
-
-
 @check(
     id="KW-M003",
     slug="namespace-without-default-deny",
@@ -116,7 +101,9 @@ def is_default_deny_ingress(policy: Resource) -> bool:
     kinds=("NetworkPolicy", "Namespace"),
     rationale="""Pods accept traffic from anywhere in the cluster until a NetworkPolicy selects them. A
         default-deny policy makes every new workload closed until its traffic is explicitly allowed,
-        so one compromised pod cannot reach everything else.""",
+        so one compromised pod cannot reach everything else. A namespace counts as default-deny when
+        a valid policy selects every pod (podSelector: {}) for Ingress and no policy selecting every
+        pod allows any ingress.""",
     remediation="Add a NetworkPolicy with podSelector: {}, policyTypes: [Ingress] and no ingress rules to the namespace.",
     example="""
         apiVersion: networking.k8s.io/v1
@@ -130,13 +117,20 @@ def is_default_deny_ingress(policy: Resource) -> bool:
     tags=("namespaces", "network"),
 )
 def namespace_without_default_deny(inventory: Inventory) -> Iterator[tuple[Resource, Violation]]:
-    covered = {np.namespace for np in inventory.kinds("NetworkPolicy") if is_default_deny_ingress(np)}
+    yield from default_deny_findings(inventory, INGRESS)
+
+
+def default_deny_findings(inventory: Inventory, direction: str) -> Iterator[tuple[Resource, Violation]]:
+    """One finding per namespace of the input that is not default-deny for the direction
+    (see analysis.netpol.default_deny for what counts)."""
+    net = network_of(inventory)
     namespaces = namespace_objects(inventory)
     workloads = workload_namespaces(inventory)
     for name in dict.fromkeys([*namespaces, *workloads]):
-        if name not in covered:
+        covered, reason = default_deny(net, name, direction)
+        if not covered:
             resource, path = namespace_target(namespaces, workloads, name)
-            yield resource, Violation(path, f"namespace {name!r} has no default-deny ingress NetworkPolicy")
+            yield resource, Violation(path, reason)
 
 
 @check(

@@ -1,4 +1,4 @@
-"""Services and Ingresses: exposure, TLS, and what they route to."""
+"""Services and Ingresses (exposure, TLS, what they route to) and NetworkPolicies (who can reach whom)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,10 @@ from collections import defaultdict
 from collections.abc import Iterator
 from typing import Any
 
-from ..inventory import Inventory, PodSpec, dig, mapping
-from ..model import Path, Resource, Severity, Violation
+from ..analysis import netpol
+from ..inventory import Inventory, PodSpec, dig, kind_key, mapping, template_meta_path
+from ..model import Path, Resource, Severity, Violation, format_path
+from ..selectors import selector_matches
 from .registry import check
 
 SOURCE_RANGES_ANNOTATION = "service.beta.kubernetes.io/load-balancer-source-ranges"
@@ -432,3 +434,300 @@ def ingress_backend_service_missing(inventory: Inventory) -> Iterator[tuple[Reso
             if name not in defined:
                 where = ingress.namespace or "(no namespace)"
                 yield ingress, Violation(path, f"backend Service {name!r} is not defined in namespace {where}")
+
+
+# ---------------------------------------------------------------- NetworkPolicies (see analysis/netpol.py)
+
+
+def _policy(resource: Resource) -> netpol.Policy | None:
+    """The parsed policy, or None when the API server would reject it (KW-N018 reports that)."""
+    parsed = netpol.parse_policy(resource)
+    return parsed if parsed.valid else None
+
+
+def _applied_rules(policy: netpol.Policy) -> Iterator[netpol.Rule]:
+    """The rules that take effect: those of the directions the policy covers."""
+    for direction in netpol.DIRECTIONS:
+        if direction in policy.types:
+            yield from policy.rules(direction)
+
+
+def _rule_path(rule: netpol.Rule) -> Path:
+    return ("spec", "ingress" if rule.direction == netpol.INGRESS else "egress", rule.index)
+
+
+def _ports_text(rule: netpol.Rule) -> str:
+    return "every port" if rule.ports is None else "ports " + ", ".join(map(str, rule.ports))
+
+
+@check(
+    id="KW-N011",
+    slug="namespace-without-default-deny-egress",
+    title="Every namespace should have a default-deny egress NetworkPolicy",
+    severity=Severity.MEDIUM,
+    scope="inventory",
+    kinds=("NetworkPolicy", "Namespace"),
+    rationale="""Pods may connect anywhere -- other namespaces, the cloud metadata service, the internet --
+        until a NetworkPolicy selects them for Egress. A default-deny egress policy makes a compromised
+        pod unable to scan the cluster or send data out, except where its traffic is allowed. A namespace
+        counts as default-deny when a valid policy selects every pod (podSelector: {}) for Egress and
+        the policies selecting every pod allow no egress except DNS (port 53).""",
+    remediation="Add a NetworkPolicy with podSelector: {}, policyTypes: [Egress] and at most a DNS (port 53) egress rule.",
+    example="""
+        apiVersion: networking.k8s.io/v1
+        kind: NetworkPolicy
+        metadata: {name: default-deny-egress, namespace: shop}
+        spec:
+          podSelector: {}
+          policyTypes: [Egress]
+          egress:
+            - to:
+                - namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: kube-system}}
+                  podSelector: {matchLabels: {k8s-app: kube-dns}}
+              ports: [{port: 53, protocol: UDP}, {port: 53, protocol: TCP}]
+    """,
+    refs={"cis": "5.3.2", "nsa": "network/network-policies", "mitre": "T1048"},
+    tags=("namespaces", "network"),
+)
+def namespace_without_default_deny_egress(inventory: Inventory) -> Iterator[tuple[Resource, Violation]]:
+    from .namespaces import default_deny_findings
+
+    yield from default_deny_findings(inventory, netpol.EGRESS)
+
+
+@check(
+    id="KW-N012",
+    slug="workload-without-network-policy",
+    title="Every workload should be selected by a NetworkPolicy",
+    severity=Severity.MEDIUM,
+    scope="inventory",
+    kinds=("NetworkPolicy",),
+    keep=WORKLOAD_PORTS,
+    rationale="""Pods that no NetworkPolicy selects accept connections from every pod of the cluster and
+        may connect anywhere. Reported per workload (its pod template labels against the podSelector of
+        every valid policy of its namespace); workloads without a namespace are skipped, as where they
+        land is unknown.""",
+    remediation="Add a default-deny NetworkPolicy to the namespace, or a policy whose podSelector matches the workload's pods.",
+    example="""
+        apiVersion: networking.k8s.io/v1
+        kind: NetworkPolicy
+        metadata: {name: web, namespace: shop}
+        spec:
+          podSelector: {matchLabels: {app: web}}
+          policyTypes: [Ingress, Egress]
+    """,
+    refs={"cis": "5.3.2", "nsa": "network/network-policies", "mitre": "T1046"},
+    tags=("network",),
+)
+def workload_without_network_policy(inventory: Inventory) -> Iterator[tuple[Resource, Violation]]:
+    net = netpol.network_of(inventory)
+    for workload in net.workloads:
+        if not workload.namespace:
+            continue
+        if not any(p.selects(workload) for p in net.by_namespace.get(workload.namespace, ())):
+            resource = workload.resource
+            path = (*template_meta_path(kind_key(resource)), "labels")
+            yield (
+                resource,
+                Violation(
+                    path,
+                    f"no NetworkPolicy selects the pods of {resource.kind} {resource.name!r}: they accept and send any traffic",
+                ),
+            )
+
+
+@check(
+    id="KW-N013",
+    slug="network-policy-allows-all-sources",
+    title="NetworkPolicy ingress rules should name their sources",
+    severity=Severity.MEDIUM,
+    kinds=("NetworkPolicy",),
+    rationale="""An ingress rule without `from` (or with an empty list) matches every source: every pod of
+        every namespace and every address outside the cluster, on the rule's ports. `ingress: [{}]`
+        opens the selected pods completely.""",
+    remediation="List the allowed sources in `from` (podSelector, namespaceSelector by kubernetes.io/metadata.name, or ipBlock).",
+    example="""
+        ingress:
+          - from:
+              - namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: ingress-nginx}}
+            ports: [{port: 8080}]
+    """,
+    refs={"cis": "5.3.2", "nsa": "network/network-policies", "mitre": "T1021"},
+    tags=("network",),
+)
+def network_policy_allows_all_sources(resource: Resource) -> Iterator[Violation]:
+    policy = _policy(resource)
+    for rule in policy.ingress if policy and netpol.INGRESS in policy.types else ():
+        if rule.peers is None:
+            yield Violation(_rule_path(rule), f"ingress[{rule.index}] allows every source on {_ports_text(rule)}")
+
+
+def _peers(policy: netpol.Policy) -> Iterator[tuple[netpol.Rule, int, netpol.Peer]]:
+    for rule in _applied_rules(policy):
+        for j, peer in enumerate(rule.peers or ()):
+            yield rule, j, peer
+
+
+def _rule_name(rule: netpol.Rule) -> str:
+    return f"{'ingress' if rule.direction == netpol.INGRESS else 'egress'}[{rule.index}]"
+
+
+@check(
+    id="KW-N014",
+    slug="network-policy-allows-all-namespaces",
+    title="NetworkPolicy peers should not select every namespace",
+    severity=Severity.MEDIUM,
+    kinds=("NetworkPolicy",),
+    rationale="""`namespaceSelector: {}` selects every namespace, present and future. Alone it allows every
+        pod of the cluster; with a podSelector, every pod with those labels in any namespace -- and
+        whoever can create a pod anywhere can give it those labels.""",
+    remediation="Select namespaces by name (kubernetes.io/metadata.name) or by labels only trusted namespaces carry.",
+    example="""
+        from:
+          - namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: monitoring}}
+            podSelector: {matchLabels: {app.kubernetes.io/name: prometheus}}
+    """,
+    refs={"cis": "5.3.2", "nsa": "network/network-policies", "mitre": "T1021"},
+    tags=("network",),
+)
+def network_policy_allows_all_namespaces(resource: Resource) -> Iterator[Violation]:
+    policy = _policy(resource)
+    for rule, j, peer in _peers(policy) if policy else ():
+        selector = peer.namespace_selector
+        if selector is not None and not selector.get("matchLabels") and not selector.get("matchExpressions"):
+            pods = peer.pod_selector
+            which = (
+                "every pod"
+                if not pods or (not pods.get("matchLabels") and not pods.get("matchExpressions"))
+                else (f"pods {netpol.describe_selector(pods)}")
+            )
+            yield Violation(
+                (*_rule_path(rule), rule.field, j, "namespaceSelector"), f"{_rule_name(rule)} allows {which} of every namespace"
+            )
+
+
+@check(
+    id="KW-N015",
+    slug="network-policy-allows-any-address",
+    title="NetworkPolicy ipBlocks should not allow every address",
+    severity=Severity.MEDIUM,
+    kinds=("NetworkPolicy",),
+    rationale="""An ipBlock of 0.0.0.0/0 or ::/0 allows the whole internet (and, on many network plugins,
+        every pod and node address too), whatever its `except` list leaves out.""",
+    remediation="Allow the address ranges the workload really talks to.",
+    example="""
+        to:
+          - ipBlock: {cidr: 203.0.113.0/24}
+        ports: [{port: 443}]
+    """,
+    refs={"cis": "5.3.2", "nsa": "network/network-policies", "mitre": "T1048"},
+    tags=("network",),
+)
+def network_policy_allows_any_address(resource: Resource) -> Iterator[Violation]:
+    policy = _policy(resource)
+    for rule, j, peer in _peers(policy) if policy else ():
+        if peer.network is not None and peer.network.prefixlen == 0:
+            but = f" except {', '.join(map(str, peer.excepts))}" if peer.excepts else ""
+            yield Violation(
+                (*_rule_path(rule), rule.field, j, "ipBlock", "cidr"),
+                f"{_rule_name(rule)} allows any address ({peer.network}{but}) on {_ports_text(rule)}",
+            )
+
+
+@check(
+    id="KW-N016",
+    slug="egress-not-restricted",
+    title="NetworkPolicy egress rules should name their destinations (DNS aside)",
+    severity=Severity.MEDIUM,
+    kinds=("NetworkPolicy",),
+    rationale="""An egress rule without `to` matches every destination: any pod, the cloud metadata service,
+        the internet. Only DNS (port 53) is commonly needed everywhere; other egress should name the
+        destinations the workload needs.""",
+    remediation="Add `to` peers to the rule, or restrict it to port 53 for DNS.",
+    example="""
+        egress:
+          - to:
+              - podSelector: {matchLabels: {app: db}}
+            ports: [{port: 5432}]
+    """,
+    refs={"nsa": "network/network-policies", "mitre": "T1048"},
+    tags=("network",),
+)
+def egress_not_restricted(resource: Resource) -> Iterator[Violation]:
+    policy = _policy(resource)
+    for rule in policy.egress if policy and netpol.EGRESS in policy.types else ():
+        if rule.peers is None and not netpol.is_dns_only(rule):
+            yield Violation(_rule_path(rule), f"egress[{rule.index}] allows every destination on {_ports_text(rule)}")
+
+
+@check(
+    id="KW-N017",
+    slug="network-policy-selects-nothing",
+    title="A NetworkPolicy's selectors should select workloads",
+    severity=Severity.LOW,
+    scope="inventory",
+    kinds=("NetworkPolicy",),
+    keep=WORKLOAD_PORTS,
+    rationale="""A podSelector that matches no workload -- often a typo in a label -- protects nothing (or
+        allows nothing), and the pods meant to be covered stay open. Checked against the workloads of
+        the policy's namespace, only when the input holds some: the policy's podSelector and the
+        podSelector-only peers of its rules (those select in the same namespace).""",
+    remediation="Fix the selector (or the workload's pod template labels) so that they match.",
+    example="""
+        podSelector:
+          matchLabels: {app: web}   # the labels of the Deployment's pod template
+    """,
+    refs={"nsa": "network/network-policies", "mitre": "T1046"},
+    tags=("network",),
+)
+def network_policy_selects_nothing(inventory: Inventory) -> Iterator[tuple[Resource, Violation]]:
+    net = netpol.network_of(inventory)
+    by_ns: dict[str, list[netpol.Workload]] = defaultdict(list)
+    for workload in net.workloads:
+        by_ns[workload.namespace].append(workload)
+    for policy in net.active:
+        workloads = by_ns.get(policy.namespace)
+        if not workloads:
+            continue
+        where = policy.namespace or "(no namespace)"
+        if not policy.selects_all and not any(policy.selects(w) for w in workloads):
+            text = netpol.describe_selector(policy.pod_selector)
+            yield (
+                policy.resource,
+                Violation(("spec", "podSelector"), f"podSelector {text} selects no workload in namespace {where}"),
+            )
+        for rule, j, peer in _peers(policy):
+            if peer.namespace_selector is None and peer.pod_selector is not None:
+                if not any(selector_matches(peer.pod_selector, w.labels) for w in workloads):
+                    text = netpol.describe_selector(peer.pod_selector)
+                    yield (
+                        policy.resource,
+                        Violation(
+                            (*_rule_path(rule), rule.field, j, "podSelector"),
+                            f"{_rule_name(rule)} podSelector {text} selects no workload in namespace {where}",
+                        ),
+                    )
+
+
+@check(
+    id="KW-N018",
+    slug="network-policy-invalid",
+    title="NetworkPolicies must be valid",
+    severity=Severity.MEDIUM,
+    kinds=("NetworkPolicy",),
+    rationale="""The API server rejects a NetworkPolicy with a wrong type, an empty or mixed peer, an unknown
+        protocol, a bad CIDR or port: the policy is never created and whatever it was meant to isolate
+        stays open. kubeward's analysis treats such a policy as absent.""",
+    remediation="Fix the field named in the finding (see the NetworkPolicy API reference).",
+    example="""
+        ingress:
+          - from:
+              - podSelector: {matchLabels: {app: web}}   # a peer needs a selector or an ipBlock, not both
+            ports: [{protocol: TCP, port: 8080}]         # TCP, UDP or SCTP, upper case
+    """,
+    refs={"nsa": "network/network-policies", "mitre": "T1046"},
+    tags=("network",),
+)
+def network_policy_invalid(resource: Resource) -> Iterator[Violation]:
+    for path, message in netpol.parse_policy(resource).problems:
+        yield Violation(path, f"{format_path(path)}: {message}")
