@@ -8,7 +8,11 @@ empty one selects nothing).
 
 from __future__ import annotations
 
-from typing import Any
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import Any, Generic, TypeVar
+
+T = TypeVar("T")
 
 
 def selector_matches(selector: dict[str, Any] | None, labels: dict[str, Any] | None) -> bool:
@@ -51,3 +55,45 @@ def service_selects(selector_labels: dict, labels: dict) -> bool:
     if not isinstance(selector_labels, dict) or not selector_labels or not isinstance(labels, dict):
         return False
     return all(key in labels and labels[key] == value for key, value in selector_labels.items())
+
+
+class LabelIndex(Generic[T]):
+    """Objects (workloads, say) by namespace and by label, so that finding what a
+    selector selects costs a lookup per selector label instead of a pass over the
+    namespace -- matching N selectors against N objects one by one is quadratic."""
+
+    def __init__(self, items: Iterable[tuple[str, dict[str, Any] | Any, T]]):
+        self.by_ns: dict[str, list[tuple[dict[str, Any], T]]] = defaultdict(list)
+        self._by_label: dict[tuple[str, str, Any], list[int]] = defaultdict(list)
+        for namespace, labels, item in items:
+            labels = labels if isinstance(labels, dict) else {}
+            entries = self.by_ns[namespace]
+            for key, value in labels.items():
+                if isinstance(value, (str, int, float, bool)) or value is None:
+                    self._by_label[(namespace, key, value)].append(len(entries))
+            entries.append((labels, item))
+
+    def _candidates(self, namespace: str, required: dict[str, Any]) -> list[tuple[dict[str, Any], T]]:
+        """The objects of the namespace that may carry every label of ``required`` (a superset)."""
+        entries = self.by_ns.get(namespace, [])
+        if not required:
+            return entries
+        try:
+            lists = [self._by_label.get((namespace, k, v), []) for k, v in required.items()]
+        except TypeError:  # an unhashable value matches no label
+            return []
+        return [entries[i] for i in min(lists, key=len)]
+
+    def service_selected(self, namespace: str, selector: Any) -> list[T]:
+        """What a Service selector (equality map; empty selects nothing) selects in a namespace."""
+        if not isinstance(selector, dict) or not selector:
+            return []
+        return [item for labels, item in self._candidates(namespace, selector) if service_selects(selector, labels)]
+
+    def selected(self, namespace: str, selector: Any) -> list[T]:
+        """What a LabelSelector selects in a namespace (``{}``: everything there)."""
+        if not isinstance(selector, dict):
+            return []
+        match_labels = selector.get("matchLabels")
+        required = match_labels if isinstance(match_labels, dict) else {}
+        return [item for labels, item in self._candidates(namespace, required) if selector_matches(selector, labels)]

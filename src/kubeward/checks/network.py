@@ -9,7 +9,7 @@ from typing import Any
 from ..analysis import netpol
 from ..inventory import Inventory, PodSpec, dig, kind_key, mapping, template_meta_path
 from ..model import Path, Resource, Severity, Violation, format_path
-from ..selectors import selector_matches
+from ..selectors import LabelIndex
 from .registry import check
 
 SOURCE_RANGES_ANNOTATION = "service.beta.kubernetes.io/load-balancer-source-ranges"
@@ -213,32 +213,13 @@ def ingress_catch_all(ingress: Resource) -> Iterator[Violation]:
             yield Violation(("spec", "rules", i), f"rule {i} has no host: it serves every hostname")
 
 
-class _Workloads:
-    """Workloads by namespace and by pod label, so matching a Service costs a lookup
-    per selector label rather than a pass over the namespace (which was quadratic)."""
+def workload_index(inventory: Inventory) -> LabelIndex[PodSpec]:
+    """Workloads by namespace and pod label (matching a Service is then a lookup per label)."""
+    return LabelIndex((pod.resource.namespace, pod.template_meta.get("labels"), pod) for pod in inventory.workloads())
 
-    def __init__(self, inventory: Inventory):
-        self.by_ns: dict[str, list[PodSpec]] = defaultdict(list)
-        self.by_label: dict[tuple[str, str, Any], list[PodSpec]] = defaultdict(list)
-        for pod in inventory.workloads():
-            namespace = pod.resource.namespace
-            self.by_ns[namespace].append(pod)
-            for key, value in mapping(pod.template_meta.get("labels")).items():
-                if isinstance(value, (str, int, float, bool)) or value is None:
-                    self.by_label[(namespace, key, value)].append(pod)
 
-    def selected(self, service: Resource) -> list[PodSpec]:
-        """The workloads of the Service's namespace whose pod labels its selector matches."""
-        selector = dig(service.obj, "spec", "selector")
-        if not isinstance(selector, dict) or not selector:
-            return []
-        try:
-            lists = [self.by_label.get((service.namespace, k, v), []) for k, v in selector.items()]
-        except TypeError:  # an unhashable selector value selects nothing
-            return []
-        smallest = min(lists, key=len)
-        others = [{id(pod) for pod in pods} for pods in lists if pods is not smallest]
-        return [pod for pod in smallest if all(id(pod) in ids for ids in others)]
+def _selected(workloads: LabelIndex[PodSpec], service: Resource) -> list[PodSpec]:
+    return workloads.service_selected(service.namespace, dig(service.obj, "spec", "selector"))
 
 
 def _items(value: Any) -> list[Any]:
@@ -285,9 +266,9 @@ def _selecting_services(inventory: Inventory) -> Iterator[Resource]:
     tags=("network",),
 )
 def service_target_port_undeclared(inventory: Inventory) -> Iterator[tuple[Resource, Violation]]:
-    workloads = _Workloads(inventory)
+    workloads = workload_index(inventory)
     for service in _selecting_services(inventory):
-        pods = workloads.selected(service)
+        pods = _selected(workloads, service)
         ports = dig(service.obj, "spec", "ports")
         if not pods or not isinstance(ports, list):
             continue
@@ -327,12 +308,12 @@ def service_target_port_undeclared(inventory: Inventory) -> Iterator[tuple[Resou
     tags=("network",),
 )
 def service_selects_nothing(inventory: Inventory) -> Iterator[tuple[Resource, Violation]]:
-    workloads = _Workloads(inventory)
+    workloads = workload_index(inventory)
     for service in _selecting_services(inventory):
         selector = dig(service.obj, "spec", "selector")
         if not isinstance(selector, dict) or not selector or not workloads.by_ns.get(service.namespace):
             continue  # no selector (manual endpoints), or no workload of its namespace to compare
-        if not workloads.selected(service):
+        if not _selected(workloads, service):
             text = ", ".join(f"{k}={v}" for k, v in selector.items())
             where = service.namespace or "(no namespace)"
             yield service, Violation(("spec", "selector"), f"selector {text} selects no workload in namespace {where}")
@@ -682,15 +663,12 @@ def egress_not_restricted(resource: Resource) -> Iterator[Violation]:
 )
 def network_policy_selects_nothing(inventory: Inventory) -> Iterator[tuple[Resource, Violation]]:
     net = netpol.network_of(inventory)
-    by_ns: dict[str, list[netpol.Workload]] = defaultdict(list)
-    for workload in net.workloads:
-        by_ns[workload.namespace].append(workload)
+    workloads = LabelIndex((w.namespace, w.labels, w) for w in net.workloads)
     for policy in net.active:
-        workloads = by_ns.get(policy.namespace)
-        if not workloads:
+        if not workloads.by_ns.get(policy.namespace):
             continue
         where = policy.namespace or "(no namespace)"
-        if not policy.selects_all and not any(policy.selects(w) for w in workloads):
+        if not policy.selects_all and not workloads.selected(policy.namespace, policy.pod_selector):
             text = netpol.describe_selector(policy.pod_selector)
             yield (
                 policy.resource,
@@ -698,7 +676,7 @@ def network_policy_selects_nothing(inventory: Inventory) -> Iterator[tuple[Resou
             )
         for rule, j, peer in _peers(policy):
             if peer.namespace_selector is None and peer.pod_selector is not None:
-                if not any(selector_matches(peer.pod_selector, w.labels) for w in workloads):
+                if not workloads.selected(policy.namespace, peer.pod_selector):
                     text = netpol.describe_selector(peer.pod_selector)
                     yield (
                         policy.resource,
