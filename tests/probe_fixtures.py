@@ -123,7 +123,7 @@ class StubServer:
     """A threaded stdlib HTTP server on loopback answering canned responses,
     over TLS (self-signed, `pki` server certificate) or in clear. Records requests."""
 
-    def __init__(self, routes: dict[str, Route] | Callable[[str, str], Route], *, pki: Pki | None = None):
+    def __init__(self, routes: dict[str, Route] | Callable[[str, str], Route], *, pki: Pki | None = None, port: int = 0):
         self.routes = routes
         self.requests: list[tuple[str, str, dict[str, str]]] = []
         outer = self
@@ -151,7 +151,7 @@ class StubServer:
             def log_message(self, *args):
                 pass
 
-        self.httpd = _QuietServer(("127.0.0.1", 0), Handler)
+        self.httpd = _QuietServer(("127.0.0.1", port), Handler)
         self.httpd.daemon_threads = True
         if pki is not None:
             ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -182,10 +182,12 @@ class Etcd:
     """A single-member etcd on loopback with free ports and its own data dir.
     `pki` given: TLS with client-certificate authentication."""
 
-    def __init__(self, workdir: Path, *, pki: Pki | None = None, client_cert_auth: bool = True, timeout: float = 10.0):
+    def __init__(
+        self, workdir: Path, *, pki: Pki | None = None, client_cert_auth: bool = True, timeout: float = 10.0, port: int = 0
+    ):
         assert ETCD, "etcd is not installed"
         self.workdir, self.pki, self.timeout = workdir, pki, timeout
-        self.client_port, self.peer_port = free_port(), free_port()
+        self.client_port, self.peer_port = port or free_port(), free_port()
         scheme = "https" if pki else "http"
         self.client_url = f"{scheme}://127.0.0.1:{self.client_port}"
         peer = f"http://127.0.0.1:{self.peer_port}"

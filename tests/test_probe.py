@@ -187,7 +187,8 @@ def test_kubelet_anonymous_with_webhook_authorization(pki):
     """anonymous.enabled: true + authorization.mode: Webhook: 403 naming system:anonymous."""
     with StubServer(lambda m, p: kubelet_403("metrics" if p == "/metrics" else "proxy"), pki=pki) as server:
         result = run(server, "kubelet")
-    assert ids(result) == {"KW-X011"} and result.verdict == "exposed"
+    assert ids(result) == {"KW-X011"} and result.verdict == "anonymous"
+    assert result.findings[0].rule.severity < Severity.MEDIUM  # not "exposed": the exit code stays 0 by default
     assert all("user=system:anonymous" in e for e in result.findings[0].evidence)
     assert len(result.findings[0].evidence) == len(PLANS["kubelet"])
 
@@ -341,3 +342,27 @@ def test_rule_registry():
         from kubeward.probe.rules import rule
 
         rule(id="KW-X001", service="etcd", title="dup", severity=Severity.LOW, remediation="x")
+
+
+@needs_recording
+def test_cli_json_and_fail_on(pki):
+    """A stock API server only leaks its version and accepts anonymous requests (low):
+    exit 0 under the default --fail-on medium, 1 under --fail-on low."""
+    routes = {
+        "/version": recorded("0211-GET-version--anonymous"),
+        "/api": recorded("0212-GET-api--anonymous"),
+        "/apis": recorded("0213-GET-apis--anonymous"),
+        "/api/v1/namespaces/default/pods": recorded("0214-GET-api_v1_namespaces_default_pods--anonymous"),
+        "/healthz": recorded("0215-GET-healthz--anonymous"),
+    }
+    with StubServer(routes, pki=pki) as server:
+        default = run_cli("probe", "127.0.0.1", "-p", f"{server.port}:apiserver", "-f", "json")
+        strict = run_cli("probe", "127.0.0.1", "-p", f"{server.port}:apiserver", "--fail-on", "low")
+    doc = json.loads(default.stdout)
+    assert default.exit_code == 0 and strict.exit_code == 1
+    [target] = doc["targets"]
+    assert target["verdict"] == "anonymous" and target["tls"]["subject"] == "CN=kube-apiserver-test"
+    assert sorted(target["findings"]) == sorted(f["id"] for f in doc["findings"]) == ["KW-X003", "KW-X004"]
+    assert [ex["status"] for ex in target["exchanges"]] == [200, 403, 403, 403, 200]
+    assert doc["summary"]["bySeverity"] == {"low": 2}
+    assert "KW-X004" in strict.stdout and "system:anonymous" in strict.stdout

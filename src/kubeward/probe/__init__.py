@@ -53,7 +53,7 @@ class ProbeResult:
             "why": self.why,
             "tls": obs.tls.as_dict() if obs.tls else None,
             "exchanges": [ex.as_dict() for ex in obs.exchanges],
-            "findings": [f.as_dict() for f in self.findings],
+            "findings": [f.rule.id for f in self.findings],  # details in the report's top-level findings
         }
 
 

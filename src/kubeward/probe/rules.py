@@ -260,7 +260,7 @@ def kubelet_open(obs: Observation):
     id="KW-X011",
     service="kubelet",
     title="kubelet accepts anonymous requests (authenticated as system:anonymous)",
-    severity=Severity.MEDIUM,
+    severity=Severity.LOW,
     remediation="Set authentication.anonymous.enabled: false in the kubelet configuration (--anonymous-auth=false); "
     "today only its authorizer stands between an anonymous client and the node.",
     refs={"cis": "4.2.1", "mitre": "T1133"},
