@@ -366,3 +366,11 @@ def test_cli_json_and_fail_on(pki):
     assert [ex["status"] for ex in target["exchanges"]] == [200, 403, 403, 403, 200]
     assert doc["summary"]["bySeverity"] == {"low": 2}
     assert "KW-X004" in strict.stdout and "system:anonymous" in strict.stdout
+
+
+def test_docs_list_every_rule():
+    from helpers import ROOT
+
+    text = (ROOT / "docs" / "probe.md").read_text()
+    for r in RULES.values():
+        assert f"| {r.id} | {r.service} | {r.severity} | {r.title} |" in text, r.id
