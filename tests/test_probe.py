@@ -374,3 +374,15 @@ def test_docs_list_every_rule():
     text = (ROOT / "docs" / "probe.md").read_text()
     for r in RULES.values():
         assert f"| {r.id} | {r.service} | {r.severity} | {r.title} |" in text, r.id
+
+
+def test_a_node_with_many_pods_is_still_recognised(pki):
+    """A real node's /pods can exceed the body cap: the kind (written first) still identifies it."""
+    pod = {"metadata": {"name": "p", "namespace": "default"}, "spec": {"containers": [{"name": "c", "image": "x" * 200}]}}
+    big = {"kind": "PodList", "apiVersion": "v1", "metadata": {}, "items": [pod] * 3000}
+    route = json_route(200, big)
+    assert len(route[2]) > MAX_BODY
+    with StubServer({"/pods": route, "/runningpods/": route}, pki=pki) as server:
+        result = run(server, "kubelet")
+    [x010] = [f for f in result.findings if f.rule.id == "KW-X010"]
+    assert "PodList (body over 256 KiB, not counted)" in x010.evidence[0]

@@ -72,7 +72,7 @@ class Exchange:
     tls: TlsInfo | None = None
 
     def json(self) -> Any:
-        if not self.body or self.truncated and not self.body.lstrip().startswith(b"{"):
+        if not self.body or self.truncated:
             return None
         try:
             return json.loads(self.body)

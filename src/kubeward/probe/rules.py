@@ -100,6 +100,21 @@ def _obj(ex: Exchange | None) -> dict:
     return data if isinstance(data, dict) else {}
 
 
+_KIND = re.compile(rb'^\s*\{\s*"kind"\s*:\s*"(\w+)"')
+
+
+def _kind(ex: Exchange | None) -> str:
+    """The object's kind; for a body cut at the size cap (a node's /pods can be megabytes),
+    the leading "kind" field, which Kubernetes serializers write first."""
+    if ex is None:
+        return ""
+    kind = _obj(ex).get("kind")
+    if isinstance(kind, str):
+        return kind
+    m = _KIND.match(ex.body[:256]) if ex.truncated else None
+    return m.group(1).decode() if m else ""
+
+
 def _ok(ex: Exchange | None) -> bool:
     return ex is not None and ex.status == 200
 
@@ -109,9 +124,11 @@ def _line(ex: Exchange, what: str = "") -> str:
     return f"{ex.method} {ex.path} -> {ex.status}{tail}"
 
 
-def _items(data: dict) -> str:
-    items = data.get("items")
-    return f"{data.get('kind', 'list')} with {len(items)} item{'s' * (len(items) != 1)}" if isinstance(items, list) else ""
+def _items(ex: Exchange) -> str:
+    items = _obj(ex).get("items")
+    if isinstance(items, list):
+        return f"{_kind(ex)} with {len(items)} item{'s' * (len(items) != 1)}"
+    return f"{_kind(ex)} (body over {len(ex.body) // 1024} KiB, not counted)" if ex.truncated else _kind(ex)
 
 
 def _status_message(ex: Exchange) -> str:
@@ -127,7 +144,7 @@ def is_anonymous_forbidden(ex: Exchange | None) -> bool:
 def apiserver_recognised(obs: Observation) -> bool:
     if isinstance(_obj(obs.get("/version")).get("gitVersion"), str):
         return True
-    return any(_obj(ex).get("kind") in ("Status", "APIVersions", "APIGroupList", "PodList") for ex in obs.answered())
+    return any(_kind(ex) in ("Status", "APIVersions", "APIGroupList", "PodList") for ex in obs.answered())
 
 
 def kubelet_answer(ex: Exchange | None) -> bool:
@@ -138,7 +155,7 @@ def kubelet_answer(ex: Exchange | None) -> bool:
         return ex.text().startswith("Unauthorized")
     if ex.status == 403:
         return ex.text().startswith("Forbidden (user=")
-    return ex.status == 200 and _obj(ex).get("kind") == "PodList"
+    return ex.status == 200 and _kind(ex) == "PodList"
 
 
 def etcd_version(obs: Observation) -> str:
@@ -168,8 +185,8 @@ def dashboard_recognised(obs: Observation) -> bool:
 )
 def apiserver_resources_open(obs: Observation):
     ex = obs.get("/api/v1/namespaces/default/pods")
-    if _ok(ex) and _obj(ex).get("kind") == "PodList":
-        yield _line(ex, f"{_items(_obj(ex))}, without credentials")
+    if _ok(ex) and _kind(ex) == "PodList":
+        yield _line(ex, f"{_items(ex)}, without credentials")
 
 
 @rule(
@@ -183,7 +200,7 @@ def apiserver_resources_open(obs: Observation):
 def apiserver_discovery_open(obs: Observation):
     for path, kind in (("/api", "APIVersions"), ("/apis", "APIGroupList")):
         ex = obs.get(path)
-        if _ok(ex) and _obj(ex).get("kind") == kind:
+        if _ok(ex) and _kind(ex) == kind:
             yield _line(ex, kind)
 
 
@@ -252,8 +269,8 @@ def apiserver_plain_http(obs: Observation):
 def kubelet_open(obs: Observation):
     for path in ("/pods", "/runningpods/"):
         ex = obs.get(path)
-        if _ok(ex) and _obj(ex).get("kind") == "PodList":
-            yield _line(ex, f"{_items(_obj(ex))}; exec and run are open too")
+        if _ok(ex) and _kind(ex) == "PodList":
+            yield _line(ex, f"{_items(ex)}; exec and run are open too")
 
 
 @rule(
@@ -296,8 +313,8 @@ def kubelet_metrics_open(obs: Observation):
 )
 def kubelet_readonly_open(obs: Observation):
     pods, health = obs.get("/pods"), obs.get("/healthz")
-    if _ok(pods) and _obj(pods).get("kind") == "PodList":
-        yield _line(pods, f"{_items(_obj(pods))}, no authentication")
+    if _ok(pods) and _kind(pods) == "PodList":
+        yield _line(pods, f"{_items(pods)}, no authentication")
     if _ok(health) and health.text() == "ok" and (pods is None or pods.status in (200, 404)):
         yield _line(health, "ok")
 
