@@ -172,11 +172,11 @@ class ApiServer:
         self.lock = threading.Lock()
         self.ca, cert, key = make_certificate(directory)
         handler = type("Handler", (_Handler,), {"api": self})
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self.httpd.daemon_threads = True
+        self.httpd = _Server(("127.0.0.1", 0), handler)
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(cert, key)
-        self.httpd.socket = context.wrap_socket(self.httpd.socket, server_side=True)
+        # the handshake runs in the connection's thread, not in the accepting one
+        self.httpd.socket = context.wrap_socket(self.httpd.socket, server_side=True, do_handshake_on_connect=False)
         self.url = f"https://127.0.0.1:{self.httpd.server_address[1]}"
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
@@ -322,9 +322,21 @@ def _json(status: int, body: Any) -> tuple[int, str, bytes]:
     return status, "application/json", orjson.dumps(body)
 
 
+class _Server(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128  # the collector opens several connections at once
+
+
 class _Handler(http.server.BaseHTTPRequestHandler):
     api: ApiServer
     protocol_version = "HTTP/1.1"
+
+    def setup(self) -> None:
+        try:
+            self.request.do_handshake()
+        except (ssl.SSLError, OSError):
+            pass  # the client gave up (e.g. it does not trust the certificate); reading fails next
+        super().setup()
 
     def log_message(self, *args) -> None:  # quiet
         pass

@@ -442,3 +442,68 @@ def test_a_real_cluster(tmp_path):
 
 def test_recording_path_is_the_shared_one():
     assert Path(RECORDING).name == "k8s-1.28-api"
+
+
+def test_gzip_inputs_and_bombs(tmp_path):
+    import gzip
+
+    from kubeward.sources.files import load_file
+
+    doc = b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n"
+    (tmp_path / "a.yaml.gz").write_bytes(gzip.compress(doc))
+    loaded = load_file(tmp_path / "a.yaml.gz")
+    assert [r.name for r in loaded.resources] == ["a"] and not loaded.errors
+    (tmp_path / "big.json.gz").write_bytes(gzip.compress(b" " * 3_000_000))
+    loaded = load_file(tmp_path / "big.json.gz", max_file_bytes=1_000_000)
+    assert "limit" in loaded.errors[0].message and not loaded.resources
+    (tmp_path / "bad.json.gz").write_bytes(b"not gzip at all")
+    assert "decompress" in load_file(tmp_path / "bad.json.gz").errors[0].message
+    res = run_cli("scan", str(tmp_path), "--no-config", "--fail-on", "none", "-f", "json")
+    assert json.loads(res.stdout)["summary"]["resources"] == 1  # the directory walk reads .yaml.gz too
+
+
+def test_api_list_items_take_their_kind_from_the_list(tmp_path):
+    from kubeward.sources.files import load_bytes
+
+    body = {"kind": "PodList", "apiVersion": "v1", "metadata": {}, "items": [{"metadata": {"name": "p"}, "spec": {}}]}
+    loaded = load_bytes(json.dumps(body, indent=2).encode(), "pods.json", is_json=True)
+    assert [(r.kind, r.api_version, r.list_path) for r in loaded.resources] == [("Pod", "v1", ("items", 0))]
+    body = {"kind": "List", "apiVersion": "v1", "items": [{"metadata": {"name": "p"}}]}
+    assert load_bytes(json.dumps(body).encode(), "x.json", is_json=True).resources == []  # a plain List says nothing
+
+
+def _kubectl_yaml_list(count: int, size: int) -> str:
+    items = "".join(
+        f"- apiVersion: v1\n  kind: ConfigMap\n  metadata:\n    name: c{i}\n  data:\n    k: {'x' * size}\n" for i in range(count)
+    )
+    return f'apiVersion: v1\nitems:\n{items}kind: List\nmetadata:\n  resourceVersion: ""\n'
+
+
+def test_large_lists_are_limited_per_item_not_per_document():
+    from kubeward.sources.files import load_bytes
+
+    text = _kubectl_yaml_list(40, 100_000)  # ~4 MiB: above the 3 MiB per-object limit as a whole
+    loaded = load_bytes(text.encode(), "dump.yaml")
+    assert len(text) > 3 * 1024 * 1024 and not loaded.errors and len(loaded.resources) == 40
+    line = loaded.resources[7].start_line
+    assert line == 1  # one document; finding lines come from the item path
+    huge = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a"}, "data": {"k": "x" * (3 * 1024 * 1024 + 10)}}
+    big = {
+        "kind": "List",
+        "apiVersion": "v1",
+        "items": [huge, {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "b"}}],
+    }
+    loaded = load_bytes(json.dumps(big).encode(), "big.json", is_json=True)
+    assert [r.name for r in loaded.resources] == ["b"] and "items[0]" in loaded.errors[0].message
+    not_a_list = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata:\n  k: " + "x" * (3 * 1024 * 1024) + "\n"
+    assert "3 MiB" in load_bytes(not_a_list.encode(), "one.yaml").errors[0].message
+
+
+def test_a_kubectl_yaml_dump_scans_with_lines(tmp_path):
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "default"},
+           "spec": {"containers": [{"name": "c", "image": "nginx", "securityContext": {"privileged": True}}]}}  # fmt: skip
+    (tmp_path / "pods.yaml").write_text(yaml.safe_dump({"apiVersion": "v1", "kind": "List", "items": [pod]}))
+    res = run_cli("scan", str(tmp_path / "pods.yaml"), "--no-config", "-f", "json", "--check", "KW-P001")
+    finding = json.loads(res.stdout)["findings"][0]
+    text = (tmp_path / "pods.yaml").read_text().split("\n")
+    assert "privileged" in text[finding["line"] - 1]

@@ -210,13 +210,19 @@ class Connection:
         pool = self.anonymous_pool if anonymous else self.pool
         with self._count_lock:
             self.count += 1
-        try:
-            answer = pool.request(
-                method, url, body=data, headers=headers, timeout=urllib3.Timeout(total=self.timeout), retries=False
-            )
-        except urllib3.exceptions.HTTPError as exc:
-            return Response(0, "", b"", _reason(exc))
-        return Response(answer.status, answer.headers.get("Content-Type", ""), answer.data)
+        for attempt in (1, 2):
+            try:
+                answer = pool.request(
+                    method, url, body=data, headers=headers, timeout=urllib3.Timeout(total=self.timeout), retries=False
+                )
+            except urllib3.exceptions.HTTPError as exc:
+                # one more try for a dropped connection (a reused keep-alive socket the server closed)
+                if attempt == 1 and not isinstance(exc, urllib3.exceptions.TimeoutError):
+                    time.sleep(0.2)
+                    continue
+                return Response(0, "", b"", _reason(exc))
+            return Response(answer.status, answer.headers.get("Content-Type", ""), answer.data)
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def get(self, path: str, query: dict[str, str] | None = None, *, accept: str = JSON, anonymous: bool = False) -> Response:
         return self.request("GET", path, query, accept=accept, anonymous=anonymous)
