@@ -507,3 +507,44 @@ def test_a_kubectl_yaml_dump_scans_with_lines(tmp_path):
     finding = json.loads(res.stdout)["findings"][0]
     text = (tmp_path / "pods.yaml").read_text().split("\n")
     assert "privileged" in text[finding["line"] - 1]
+
+
+# ---------------------------------------------------------------- cluster-only checks on the recording
+
+
+def test_cluster_only_checks_on_the_recorded_cluster(cluster_run):
+    report, _ = cluster_run
+    found = {(f["check"], f["kind"], f["name"]): f["message"] for f in report["findings"] if f["check"].startswith("KW-C")}
+    # v1.28 is long out of support by the table's date; the message dates the table
+    message = found[("KW-C001", "ClusterInfo", "test")]
+    assert "v1.28.0" in message and "release table is of" in message and "days before this collection" in message
+    # /api answered 403 to a request without credentials: anonymous auth on, nothing authorised
+    assert ("KW-C007", "ClusterInfo", "test") in found and ("KW-C006", "ClusterInfo", "test") not in found
+    # the bootstrap token Secret, seen metadata-only with its type from the field-selected list
+    assert "does not read" in found[("KW-C009", "Secret", "bootstrap-token-k7q2zt")]
+    # cp-1 is tainted; worker-2's v1.27 kubelet is one minor behind: allowed skew, but out of support
+    assert ("KW-C004", "Node", "cp-1") not in found and ("KW-C002", "Node", "worker-2") not in found
+    assert ("KW-C003", "Node", "worker-2") in found
+    # the legacy token Secret is reported by KW-A003 from its type, as from the manifest
+    assert any(f["check"] == "KW-A003" and f["name"] == "ci-runner-token" for f in report["findings"])
+    assert ("KW-C008", "ClusterInfo", "test") not in found  # admin could list everything
+
+
+def test_forbidden_kinds_name_the_checks_that_could_not_run(server, tmp_path):
+    config = server.kubeconfig(tmp_path / "config", token=LIMITED_TOKEN)
+    res = run_cli("cluster", "--kubeconfig", str(config), "-n", "storefront", "--no-config", "-f", "json", "--check", "KW-C008")
+    (finding,) = json.loads(res.stdout)["findings"]
+    assert "secrets (403)" not in finding["message"] and "secrets" in finding["message"]
+    assert "KW-A003" in finding["message"] and "KW-C009" in finding["message"]  # they read Secrets
+    assert res.exit_code == 0  # an info finding is below the default --fail-on
+
+
+def test_skew_check_through_a_released_scan_equals_a_full_inventory():
+    from helpers import DATA, scan_text
+
+    text = (DATA / "checks" / "KW-C002" / "fail.yaml").read_text()
+    full, _ = scan_text(text, only=["KW-C002"])
+    res = run_cli("scan", "-", "--no-config", "-f", "json", "--check", "KW-C002", "--fail-on", "none", input=text)
+    streamed = json.loads(res.stdout)["findings"]
+    assert [(f.resource.name, f.message) for f in full.findings] == [(f["name"], f["message"]) for f in streamed]
+    assert len(streamed) == 2
