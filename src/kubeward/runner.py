@@ -168,3 +168,28 @@ def _scan_batch(files: list[Path]) -> Batch:
     assert _worker is not None
     scanner, max_file_bytes = _worker
     return _scan_files(scanner, files, max_file_bytes)
+
+
+def scan_resources(
+    resources: list[Resource],
+    checks: Sequence[Check],
+    config: Config,
+    *,
+    today: dt.date | None = None,
+    sink: Callable[[list[Finding]], None] | None = None,
+) -> ScanResult:
+    """Scan objects already in memory (a live cluster's), as :func:`scan_paths` scans files:
+    per-resource checks, then the cross-resource ones; resources are released on the way."""
+    scanner = Scanner(checks, config, today or dt.date.today())
+    result = ScanResult(checks=scanner.checks, resources=len(resources), kind_counts=count_kinds(resources))
+    for phase in (
+        lambda: scanner.check_resources(resources, release=True),
+        lambda: scanner.check_inventory(Inventory(resources)),
+    ):
+        findings, errors = phase()
+        sort_findings(findings)
+        result.record(findings, keep=sink is None)
+        if sink is not None and findings:
+            sink(findings)
+        result.errors.extend(errors)
+    return result

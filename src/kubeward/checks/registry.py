@@ -132,6 +132,7 @@ def known_selector(selector: str) -> bool:
 def _load_catalogue() -> None:
     # Importing the theme modules registers their checks.
     from . import (  # noqa: F401
+        cluster,
         general,
         images,
         namespaces,

@@ -258,10 +258,6 @@ def version():
     click.echo(f"kubeward {__version__}")
 
 
-def main() -> None:
-    cli(prog_name="kubeward")
-
-
 @cli.command("probe")
 @click.argument("hosts", nargs=-1, metavar="HOST...")
 @click.option(
@@ -301,3 +297,117 @@ def probe_command(**options):
     from .probe import run_probe
 
     sys.exit(run_probe(**options))
+
+
+def _report_options(fn):
+    """The report options `cluster` shares with `scan` (same names, same meaning)."""
+    options = [
+        click.option("-v", "--verbose", is_flag=True, help="Debug logging on stderr."),
+        click.option("--color/--no-color", default=None, help="Colour the table (default: when stdout is a terminal)."),
+        click.option(
+            "--kubernetes-version", metavar="v1.N", help="Target version for API deprecation checks (default: the server's)."
+        ),
+        click.option(
+            "--framework", type=click.Choice(["cis", "nsa", "mitre", "pss"]), help="Group results by this framework's controls."
+        ),
+        click.option("--show-suppressed", is_flag=True, help="List suppressed findings in the table too."),
+        click.option("--skip", multiple=True, metavar="ID", help="Do not run these checks (id, slug or tag); repeatable."),
+        click.option(
+            "-c", "--check", "only", multiple=True, metavar="ID", help="Run only these checks (id, slug or tag); repeatable."
+        ),
+        click.option(
+            "--fail-on",
+            type=click.Choice([*SEVERITIES, "none"], case_sensitive=False),
+            help="Exit 1 when a finding has this severity or higher (default: low).",
+        ),
+        click.option("--no-config", is_flag=True, help="Ignore .kubeward.yaml files."),
+        click.option(
+            "--config",
+            "config_path",
+            type=click.Path(dir_okay=False),
+            help="Configuration file (default: the nearest .kubeward.yaml).",
+        ),
+        click.option(
+            "-o", "--output", type=click.Path(dir_okay=False, allow_dash=True), help="Write the report to FILE instead of stdout."
+        ),
+        click.option(
+            "-f",
+            "--format",
+            "fmt",
+            type=click.Choice(["table", "json", "sarif", "junit"]),
+            default="table",
+            show_default=True,
+            help="Report format.",
+        ),
+    ]
+    for option in options:
+        fn = option(fn)
+    return fn
+
+
+@cli.command("cluster")
+@click.option(
+    "--kubeconfig", type=click.Path(dir_okay=False), help="Kubeconfig file (default: $KUBECONFIG, ~/.kube/config, in-cluster)."
+)
+@click.option("--context", help="Kubeconfig context (default: the current one).")
+@click.option(
+    "-n",
+    "--namespace",
+    "namespaces",
+    multiple=True,
+    metavar="NS",
+    help="Only these namespaces (and no cluster-scoped kinds); repeatable.",
+)
+@click.option("-A", "--all-namespaces", is_flag=True, help="Every namespace and cluster-scoped kind (the default).")
+@click.option("-l", "--selector", metavar="SELECTOR", help="Only objects with these labels (a label selector, as kubectl -l).")
+@click.option(
+    "--include-kinds", multiple=True, metavar="KINDS", help="Only these kinds (Kind, plural or plural.group; comma-separated)."
+)
+@click.option("--exclude-kinds", multiple=True, metavar="KINDS", help="Not these kinds (e.g. Event,Lease; comma-separated).")
+@click.option(
+    "--save",
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help="Also write the objects to a snapshot (.json or .json.gz) for `kubeward scan`.",
+)
+@click.option(
+    "--chunk-size", type=click.IntRange(min=1), default=500, show_default=True, help="Objects per list request (limit)."
+)
+@click.option("--concurrency", type=click.IntRange(min=1, max=64), default=8, show_default=True, help="Lists running at once.")
+@click.option("--qps", type=click.FloatRange(min=0), default=50.0, show_default=True, help="Requests per second (0: no limit).")
+@click.option("--burst", type=click.IntRange(min=1), default=100, show_default=True, help="Requests allowed at once above --qps.")
+@click.option("--request-timeout", type=click.FloatRange(min=1), default=60.0, show_default=True, metavar="SECONDS")
+@click.option("--progress/--no-progress", default=None, help="Progress bar on stderr (default: when stderr is a terminal).")
+@_report_options
+def cluster_command(**options):
+    """Scan a live cluster: every manifest check on every object, plus cluster-only checks.
+
+    Lists every resource the API offers (Secrets as metadata only: values are never
+    read). Exit status as for `scan`: 0, 1 when a finding reaches --fail-on, 2 on
+    errors (no kubeconfig, server unreachable, credentials refused).
+    """
+    from .cluster import run_cluster
+
+    sys.exit(run_cluster(**options))
+
+
+@cli.group("generate")
+def generate_group():
+    """Generate Kubernetes objects kubeward needs."""
+
+
+@generate_group.command("scanner-rbac")
+@click.option(
+    "--name", default="kubeward-scanner", show_default=True, help="Name of the ClusterRole, binding and ServiceAccount."
+)
+@click.option("--namespace", default="kubeward", show_default=True, help="Namespace of the ServiceAccount.")
+@click.option("-f", "--format", "fmt", type=click.Choice(["yaml", "json"]), default="yaml", show_default=True)
+def generate_scanner_rbac(**options):
+    """The read-only ClusterRole, ClusterRoleBinding and ServiceAccount `kubeward cluster` needs."""
+    from .cluster import run_scanner_rbac
+
+    sys.exit(run_scanner_rbac(**options))
+
+
+def main() -> None:
+    cli(prog_name="kubeward")

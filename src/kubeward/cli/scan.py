@@ -36,30 +36,94 @@ def run_scan(
     """`kubeward scan` with the options as click parsed them; returns the exit status."""
     paths = list(paths) or ["."]
     max_file_bytes = max_file_size * 1024 * 1024
+
+    from ..sources.cluster import snapshot_kubernetes_version
+
+    def scan(checks, config, sink):
+        from ..runner import scan_paths
+
+        return scan_paths(
+            paths, checks, config, jobs=jobs, max_file_bytes=max_file_bytes, helm_values=list(helm_values), sink=sink
+        )
+
+    return run_report(
+        scan,
+        config_start=Path(paths[0]) if paths[0] != "-" else Path.cwd(),
+        fmt=fmt,
+        output=output,
+        config_path=config_path,
+        no_config=no_config,
+        fail_on=fail_on,
+        only=only,
+        skip=skip,
+        show_suppressed=show_suppressed,
+        color=color,
+        verbose=verbose,
+        kubernetes_version=kubernetes_version,
+        framework=framework,
+        # a cluster snapshot is checked against its cluster's version, as `kubeward cluster` did
+        default_kubernetes_version=snapshot_kubernetes_version(paths),
+    )
+
+
+def load_scan_config(config_path, no_config, config_start: Path, kubernetes_version, only, skip):
+    """The configuration and the checks selected, or an error message."""
     from ..config import Config, ConfigError, discover, load_config, parse_kubernetes_version
     from ..engine import select_checks
 
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING, format="kubeward: %(message)s", stream=sys.stderr)
     try:
         config = Config()
         if config_path:
             config = load_config(Path(config_path))
         elif not no_config:
-            found = discover(Path(paths[0]) if paths[0] != "-" else Path.cwd())
+            found = discover(config_start)
             if found:
                 config = load_config(found)
         if kubernetes_version:
             config.kubernetes_version = parse_kubernetes_version(kubernetes_version)
         checks = select_checks(config, only, skip)
     except ConfigError as exc:
-        _error(str(exc))
-        return EXIT_ERROR
+        return None, None, str(exc)
     from ..checks.registry import known_selector
 
     for selector in (*only, *skip):
         if not known_selector(selector):
-            _error(f"no check, slug or tag is named {selector!r}; run 'kubeward checks' for the list")
+            return None, None, f"no check, slug or tag is named {selector!r}; run 'kubeward checks' for the list"
+    return config, checks, None
+
+
+def run_report(
+    scan,
+    *,
+    config_start: Path,
+    fmt,
+    output,
+    config_path,
+    no_config,
+    fail_on,
+    only,
+    skip,
+    show_suppressed,
+    color,
+    verbose,
+    kubernetes_version=None,
+    framework=None,
+    loaded=None,
+    default_kubernetes_version=None,
+) -> int:
+    """Configure, run ``scan(checks, config, sink) -> ScanResult``, write the report and
+    return the exit status: what `scan` and `cluster` share. ``loaded`` is an already
+    loaded (config, checks) pair."""
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING, format="kubeward: %(message)s", stream=sys.stderr)
+    if loaded is None:
+        config, checks, problem = load_scan_config(config_path, no_config, config_start, kubernetes_version, only, skip)
+        if problem:
+            _error(problem)
             return EXIT_ERROR
+    else:
+        config, checks = loaded
+    if config.kubernetes_version is None and default_kubernetes_version is not None:
+        config.kubernetes_version = default_kubernetes_version
 
     if color is None:
         color = output in (None, "-") and sys.stdout.isatty()
@@ -70,7 +134,7 @@ def run_scan(
         _error(f"{output}: cannot write the report: {exc.strerror or exc}")
         return EXIT_ERROR
     try:
-        result = _scan_and_report(out, fmt, options, paths, checks, config, jobs, max_file_bytes, list(helm_values))
+        result = _scan_and_report(out, fmt, options, scan, checks, config)
     finally:
         if out is not sys.stdout:
             out.close()
@@ -89,21 +153,19 @@ def run_scan(
     return EXIT_OK
 
 
-def _scan_and_report(out, fmt, options, paths, checks, config, jobs, max_file_bytes, helm_values):
+def _scan_and_report(out, fmt, options, scan, checks, config):
     """Scan, writing the report as findings arrive where the format allows (table,
     json, sarif); JUnit and framework reports need every finding first."""
-    from ..runner import scan_paths
-
     stream_class = None if options["framework"] else _writer(fmt).__dict__.get("Stream")
     if stream_class is None:
-        result = scan_paths(paths, checks, config, jobs=jobs, max_file_bytes=max_file_bytes, helm_values=helm_values)
+        result = scan(checks, config, None)
         writer = _writer(fmt)
         if options["framework"] and fmt == "table":
             from ..report import framework as writer
         writer.write(result, out, **options)
         return result
     stream = stream_class(out, checks, **options)
-    result = scan_paths(paths, checks, config, jobs=jobs, max_file_bytes=max_file_bytes, helm_values=helm_values, sink=stream.add)
+    result = scan(checks, config, stream.add)
     stream.end(result)
     return result
 

@@ -6,9 +6,11 @@ document); reading always goes on with the next document and the next file.
 
 from __future__ import annotations
 
+import gzip
 import logging
 import os
 import sys
+import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,11 +19,11 @@ from typing import Any, BinaryIO
 import orjson
 
 from ..model import InputError, Resource
-from .yamlparse import parse_documents
+from .yamlparse import MAX_DOCUMENT_BYTES, parse_documents
 
 log = logging.getLogger("kubeward.sources")
 
-MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
+MANIFEST_SUFFIXES = (".yaml", ".yml", ".json", ".yaml.gz", ".yml.gz", ".json.gz")
 CHART_FILE = "Chart.yaml"
 KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 # A whole input file larger than this is refused (memory guard); single
@@ -134,9 +136,26 @@ def load_file(path: Path, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES) -> LoadR
             )
         with path.open("rb") as fh:
             data = fh.read()
-    except OSError as exc:
-        return _error(name, _os_message(exc))
-    return load_bytes(data, name, is_json=path.suffix == ".json")
+        if path.suffix == ".gz":
+            data = _gunzip(data, max_file_bytes)
+            if data is None:
+                return _error(
+                    name, f"uncompressed, it is above the {max_file_bytes // 1048576} MiB limit (--max-file-size); skipped"
+                )
+    except (OSError, EOFError, zlib.error) as exc:
+        return _error(name, _os_message(exc) if isinstance(exc, OSError) and exc.strerror else f"cannot decompress: {exc}")
+    return load_bytes(data, name, is_json=path.name.removesuffix(".gz").endswith(".json"))
+
+
+def _gunzip(data: bytes, limit: int) -> bytes | None:
+    """The decompressed data, or None when it would exceed ``limit`` (a gzip bomb stops early)."""
+    out = bytearray()
+    with gzip.GzipFile(fileobj=__import__("io").BytesIO(data)) as fh:
+        while chunk := fh.read(1024 * 1024):
+            out += chunk
+            if len(out) > limit:
+                return None
+    return bytes(out)
 
 
 def load_bytes(data: bytes | None, name: str, *, is_json: bool = False) -> LoadResult:
@@ -160,7 +179,11 @@ def load_bytes(data: bytes | None, name: str, *, is_json: bool = False) -> LoadR
                 result.errors.append(InputError(name, f"invalid JSON: {exc}"))
                 return result
         else:
-            add_document(result, value, name, 0, 1, text)
+            lines = _item_lines(text, value)
+            if lines is not None:
+                _add_line_items(result, value, name, lines)
+            else:
+                add_document(result, value, name, 0, 1, text)
             return result
     for doc in parse_documents(text):
         if doc.error:
@@ -174,6 +197,35 @@ def _looks_like_json(text: str) -> bool:
     return text.rstrip().endswith(("}", "]"))
 
 
+def _item_lines(text: str, value: Any) -> list[int] | None:
+    """Where each item of a JSON List starts, when every item sits on a line of its own
+    (as `kubeward cluster --save` writes them): findings then get their line from the
+    item's line alone, without indexing the whole file."""
+    if not isinstance(value, dict) or not isinstance(value.get("items"), list) or not value["items"]:
+        return None
+    kind = value.get("kind")
+    if not isinstance(kind, str) or not kind.endswith("List"):
+        return None
+    items = value["items"]
+    lines = text.split("\n")
+    n = len(items)
+    if not n + 2 <= len(lines) <= n + 3 or not lines[0].rstrip().endswith("["):
+        return None
+    if not lines[n + 1].lstrip().startswith("]") or not all(line.lstrip().startswith("{") for line in lines[1 : n + 1]):
+        return None
+    return list(range(2, 2 + len(items)))  # line 1 is the head, one line per item
+
+
+def _add_line_items(result: LoadResult, value: dict, name: str, lines: list[int]) -> None:
+    kind = value["kind"]
+    for i, (item, line) in enumerate(zip(value["items"], lines, strict=True)):
+        if not isinstance(item, dict):
+            result.errors.append(InputError(name, f"items[{i}] of a {kind} is not an object", 0, line))
+            continue
+        _complete_item(item, value)
+        _add_object(result, item, name, 0, line, None, ())
+
+
 def add_document(result: LoadResult, value: Any, name: str, index: int, start_line: int, text: str) -> None:
     """Add one decoded document: an object, a List of objects, or a note why not."""
     if value is None:
@@ -185,7 +237,7 @@ def add_document(result: LoadResult, value: Any, name: str, index: int, start_li
     _add_object(result, value, name, index, start_line, text, ())
 
 
-def _add_object(result: LoadResult, obj: dict, name: str, index: int, start_line: int, text: str, prefix: tuple) -> None:
+def _add_object(result: LoadResult, obj: dict, name: str, index: int, start_line: int, text: str | None, prefix: tuple) -> None:
     kind, api_version = obj.get("kind"), obj.get("apiVersion")
     if kind is None or api_version is None:
         result.skipped += 1
@@ -196,12 +248,21 @@ def _add_object(result: LoadResult, obj: dict, name: str, index: int, start_line
         return
     items = obj.get("items")
     if kind.endswith("List") and isinstance(items, list):
+        # the API server's limit is per object: a List may be as large as the file limit
+        check_size = text is not None and len(text) > MAX_DOCUMENT_BYTES
         for i, item in enumerate(items):
             where = (*prefix, "items", i)
-            if isinstance(item, dict):
-                _add_object(result, item, name, index, start_line, text, where)
-            else:
+            if not isinstance(item, dict):
                 result.errors.append(InputError(name, f"items[{i}] of a {kind} is not an object", index, start_line))
+            elif check_size and len(orjson.dumps(item)) > MAX_DOCUMENT_BYTES:
+                result.errors.append(
+                    InputError(
+                        name, f"items[{i}] of a {kind} is larger than the API server accepts (3 MiB); skipped", index, start_line
+                    )
+                )
+            else:
+                _complete_item(item, obj)
+                _add_object(result, item, name, index, start_line, text, where)
         return
     metadata = obj.get("metadata")
     if metadata is not None and not isinstance(metadata, dict):
@@ -210,6 +271,16 @@ def _add_object(result: LoadResult, obj: dict, name: str, index: int, start_line
         )
         return
     result.resources.append(Resource(obj, name, index, start_line, text, prefix))
+
+
+def _complete_item(item: dict, lst: dict) -> None:
+    """Items of an API list (PodList, from `kubectl get --raw` or the API) lack apiVersion
+    and kind: they are the list's, less "List"."""
+    list_kind = lst.get("kind")
+    if "kind" in item or "apiVersion" in item or list_kind == "List" or not isinstance(lst.get("apiVersion"), str):
+        return
+    item["apiVersion"] = lst["apiVersion"]
+    item["kind"] = list_kind.removesuffix("List")
 
 
 def _read_limited(stream: BinaryIO, limit: int) -> bytes | None:

@@ -229,7 +229,7 @@ def assign_lines(pairs: list[tuple[Resource, Path, object]]) -> None:
             continue
         source = resource.source
         if source is None:
-            finding.line = resource.start_line
+            finding.line = resource.start_line or None  # 0: a live object, no file
             continue
         key = id(source)
         index = indexes.get(key)

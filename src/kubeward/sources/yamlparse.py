@@ -299,6 +299,7 @@ def _check_alias_expansion(value: Any) -> None:
 
 _DOC_START = re.compile(r"^---(?=[ \t\r\n]|$)", re.MULTILINE)
 _DOC_END = re.compile(r"^\.\.\.[ \t]*\r?$", re.MULTILINE)
+_LIST_KIND = re.compile(r"^kind:[ \t]*['\"]?[A-Za-z]*List['\"]?[ \t]*\r?$", re.MULTILINE)
 _BLANK = re.compile(r"\A(?:[ \t]*(?:#[^\n]*)?\r?\n?)*\Z")
 
 
@@ -343,7 +344,7 @@ def parse_documents(text: str) -> Iterator[ParsedDocument]:
         if _BLANK.match(body):
             continue
         doc = ParsedDocument(index=index, start_line=start, text=chunk)
-        if len(chunk) > MAX_DOCUMENT_BYTES:
+        if len(chunk) > MAX_DOCUMENT_BYTES and not _LIST_KIND.search(chunk):  # a List's limit is per item
             doc.error = f"document is {len(chunk) / 1048576:.1f} MiB, larger than the API server accepts (3 MiB); not parsed"
         else:
             try:
