@@ -289,7 +289,9 @@ def _bool(value: Any, where: str, key: str) -> bool:
 
 
 def _mode(value: Any, where: str, key: str) -> str:
-    if value not in MODES:
+    if value is False:  # YAML 1.1 reads a bare `off` as false
+        return "off"
+    if not isinstance(value, str) or value not in MODES:
         raise PolicyError(f"{where}: {key}: {value!r} must be one of {', '.join(MODES)}")
     return value
 
