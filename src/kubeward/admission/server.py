@@ -448,6 +448,7 @@ async def serve(settings: Settings, *, started: asyncio.Event | None = None) -> 
         reuse_address=True,
         backlog=1024,
         ssl_handshake_timeout=settings.request_timeout,
+        ssl_shutdown_timeout=2.0,
     )
     for sock in server.sockets:
         with contextlib.suppress(OSError):
@@ -478,13 +479,20 @@ async def serve(settings: Settings, *, started: asyncio.Event | None = None) -> 
         await asyncio.sleep(settings.shutdown_delay)
     server.close()
     deadline = loop.time() + settings.shutdown_grace
-    while app.connections and loop.time() < deadline:
+    while loop.time() < deadline:
         for conn in list(app.connections):
-            if conn.idle():
-                conn.close()
+            if conn.idle() and not conn.closing and conn.transport is not None:
+                conn.closing = True
+                conn.transport.abort()  # nothing to flush; no close_notify round trip to wait for
+        if all(conn.closing for conn in app.connections):
+            break  # every response is written; what is left is TLS close_notify
+        await asyncio.sleep(0.02)
+    linger = loop.time() + 1.0
+    while app.connections and loop.time() < linger:
         await asyncio.sleep(0.02)
     for conn in list(app.connections):
-        conn.close()
+        if conn.transport is not None:
+            conn.transport.abort()  # peers that never answer close_notify
     watcher.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await watcher
