@@ -115,7 +115,9 @@ def _read_response(sock: ssl.SSLSocket, buf: bytearray) -> tuple[int, bytes]:
     return status, body
 
 
-def _thread(port: int, ca_pem: bytes, requests: list[bytes], stop_at: float, measure_from: float, out: list, errors: list) -> None:
+def _thread(
+    port: int, ca_pem: bytes, requests: list[bytes], stop_at: float, measure_from: float, out: list, errors: list
+) -> None:
     ctx = ssl.create_default_context(cadata=ca_pem.decode())
     try:
         raw = socket.create_connection(("127.0.0.1", port))
