@@ -486,5 +486,87 @@ def admission_test(**options):
     sys.exit(run_test(**options))
 
 
+@cli.group("node", invoke_without_command=True)
+@click.option("--root", type=click.Path(file_okay=False), help="The node's filesystem (e.g. /host in a pod; a copy offline).")
+@click.option("--manifests-dir", type=click.Path(exists=True, file_okay=False), help="Static pod manifests directory.")
+@click.option("--proc", type=click.Path(exists=True, file_okay=False), help="A /proc to read (default: /proc with --root /).")
+@click.option("--no-systemd", is_flag=True, help="Do not read systemd units.")
+@click.option("--apiserver-cmd", metavar="CMDLINE", help="The kube-apiserver command line (or just its flags).")
+@click.option("--controller-manager-cmd", metavar="CMDLINE", help="The kube-controller-manager command line.")
+@click.option("--scheduler-cmd", metavar="CMDLINE", help="The kube-scheduler command line.")
+@click.option("--etcd-cmd", metavar="CMDLINE", help="The etcd command line.")
+@click.option("--kubelet-cmd", metavar="CMDLINE", help="The kubelet command line.")
+@click.option("--kubelet-config", type=click.Path(exists=True, dir_okay=False), help="KubeletConfiguration file (its --config).")
+@click.option("--kubelet-config-dir", type=click.Path(exists=True, file_okay=False), help="The kubelet's --config-dir drop-ins.")
+@click.option("--encryption-config", type=click.Path(exists=True, dir_okay=False), help="EncryptionConfiguration file to judge.")
+@click.option("-f", "--format", "fmt", type=click.Choice(["table", "json", "sarif", "junit"]), default="table", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, allow_dash=True), help="Write the report to FILE.")
+@click.option(
+    "--fail-on",
+    type=click.Choice([*SEVERITIES, "none"], case_sensitive=False),
+    default="low",
+    show_default=True,
+    help="Exit 1 when a failed check has this severity or higher.",
+)
+@click.option("--color/--no-color", default=None, help="Colour the table (default: when stdout is a terminal).")
+@click.pass_context
+def node_group(ctx, **options):
+    """CIS Kubernetes Benchmark (v1.12) checks on the EFFECTIVE configuration of the API server,
+    controller manager, scheduler, etcd and kubelet: flags parsed as the components parse them,
+    kubelet config file + drop-ins + flags + built-in defaults, each value with its source.
+
+    Discovery: static pod manifests, /proc, systemd units, or files and command lines given.
+    Exit status: 0, 1 when a check at --fail-on or above fails, 2 on errors.
+    """
+    if ctx.invoked_subcommand is None:
+        from .node import run_node
+
+        sys.exit(run_node(**options))
+
+
+@node_group.command("etcd-encryption")
+@click.option("--endpoint", required=True, help="etcd client URL, e.g. https://127.0.0.1:2379.")
+@click.option("--cacert", type=click.Path(exists=True, dir_okay=False), help="CA of etcd's serving certificate.")
+@click.option("--cert", type=click.Path(exists=True, dir_okay=False), help="Client certificate (etcd --client-cert-auth).")
+@click.option("--key", type=click.Path(exists=True, dir_okay=False), help="Client key.")
+@click.option("--prefix", default="/registry/secrets/", show_default=True, help="Key prefix to read.")
+@click.option("--encryption-config", type=click.Path(exists=True, dir_okay=False), help="Also judge this config.")
+@click.option("--timeout", type=click.FloatRange(0.1, 300), default=10.0, show_default=True, metavar="SECONDS")
+@click.option("-f", "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+def node_etcd_encryption(**options):
+    """Which Secrets etcd stores without the k8s:enc: prefix (plain text). Key names only: no
+    value is ever printed. Exit status: 0 all encrypted, 1 some are plain, 2 error."""
+    from .node import run_etcd_encryption
+
+    sys.exit(run_etcd_encryption(**options))
+
+
+@generate_group.command("encryption-config")
+@click.option("--provider", type=click.Choice(["secretbox", "aescbc"]), default="secretbox", show_default=True)
+@click.option("--resource", "resources", multiple=True, metavar="RESOURCE", help="Resources to encrypt (default: secrets).")
+@click.option("--key-name", help="Name of the key (default: key-YYYYMMDD).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, allow_dash=True), help="Write to FILE (mode 600).")
+def generate_encryption_config(**options):
+    """An EncryptionConfiguration with a fresh 32-byte key and the key rotation procedure."""
+    from .node import run_generate_encryption_config
+
+    sys.exit(run_generate_encryption_config(**options))
+
+
+@generate_group.command("node-job")
+@click.option("--kind", type=click.Choice(["Job", "DaemonSet"]), default="Job", show_default=True)
+@click.option("--namespace", default="kubeward", show_default=True)
+@click.option("--image", default="ghcr.io/kubeward/kubeward:0.1.0", show_default=True, help="kubeward image (pin a digest).")
+@click.option("--node", help="Run on this node (Job; default: wherever it is scheduled).")
+@click.option("--no-control-plane", "control_plane", flag_value=False, default=True, help="Do not tolerate control-plane taints.")
+@click.option("-f", "--format", "fmt", type=click.Choice(["yaml", "json"]), default="yaml", show_default=True)
+def generate_node_job(**options):
+    """A Job (or DaemonSet) running `kubeward node` on a node: hostPID, read-only host mounts
+    (see docs/node.md for why it needs the privileged Pod Security level)."""
+    from .node import run_generate_node_job
+
+    sys.exit(run_generate_node_job(**options))
+
+
 def main() -> None:
     cli(prog_name="kubeward")
