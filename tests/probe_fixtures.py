@@ -178,6 +178,18 @@ def json_route(status: int, body) -> Route:
 ETCD = shutil.which("etcd")
 
 
+def require_etcd(module_globals: dict) -> None:
+    """For test modules that start etcd: in CI a missing etcd is an error, never a skip;
+    elsewhere the module is skipped."""
+    if ETCD is not None:
+        return
+    if os.environ.get("CI"):
+        raise RuntimeError("etcd is not installed (apt-get install etcd-server; scripts/test does it when root)")
+    import pytest
+
+    module_globals["pytestmark"] = pytest.mark.skip(reason="etcd is not installed (apt-get install etcd-server)")
+
+
 class Etcd:
     """A single-member etcd on loopback with free ports and its own data dir.
     `pki` given: TLS with client-certificate authentication."""

@@ -4,19 +4,15 @@ authentication protected. In CI etcd must be installed: these tests fail, never 
 
 from __future__ import annotations
 
-import os
 import time
 
 import pytest
 
 from helpers import SUMMARY
 from kubeward.probe import Target, probe
-from probe_fixtures import ETCD, Etcd, make_pki
+from probe_fixtures import Etcd, make_pki, require_etcd
 
-if ETCD is None:
-    if os.environ.get("CI"):  # in CI etcd must be there: never pass by skipping
-        raise RuntimeError("etcd is not installed (apt-get install etcd-server; scripts/test does it when root)")
-    pytestmark = pytest.mark.skip(reason="etcd is not installed (apt-get install etcd-server)")
+require_etcd(globals())  # in CI etcd must be there: never pass by skipping
 
 TIMINGS: dict[str, float] = {}
 

@@ -141,9 +141,8 @@ def _unset(v: Value) -> tuple[str, Value, str]:
 def _plugin(eff: Effective, name: str, want: bool) -> tuple[str, Value, str]:
     enabled, source = eff.admission_plugins()
     on = name in enabled
-    value = Value(sorted(enabled), source)
     state = "enabled" if on else "not enabled"
-    return (PASS if on == want else FAIL), value, f"{name} is {state}"
+    return (PASS if on == want else FAIL), Value(f"{name} {state}", source), f"{name} is {state}"
 
 
 # -- API server (1.2.x) ----------------------------------------------------------

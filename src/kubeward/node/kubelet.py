@@ -88,6 +88,16 @@ FLAG_KEYS: dict[str, str] = {
     "pod-manifest-path": "staticPodPath",
 }
 KEY_FLAGS = {v: k for k, v in FLAG_KEYS.items()}
+# Non-pointer fields defaults.go fills when they hold Go's zero value: in the config file, writing
+# the zero value ("0s", "", 0) is the same as leaving the key out (kubeadm writes
+# streamingConnectionIdleTimeout: 0s and gets 4h).
+ZERO_DEFAULTED = frozenset({"streamingConnectionIdleTimeout", "authorization.mode", "port", "address"})
+
+
+def _is_zero(value: Any) -> bool:
+    if value in ("", 0, None) and not isinstance(value, bool):
+        return True
+    return isinstance(value, str) and parse_duration(value) == 0
 
 
 def merge_patch(target: Any, patch: Any) -> Any:
@@ -163,6 +173,10 @@ class KubeletConfig:
                 return Value(value, Source("drop-in", path, key))
         found, value = dig(self.config, key)
         if found and value is not None:
+            if key in ZERO_DEFAULTED and _is_zero(value):
+                default, _ = DEFAULTS[key]
+                detail = f"{self.config_file}: {key}: {value!r} is Go's zero value, which defaults.go replaces"
+                return Value(default, Source("default", self.config_file, key, detail))
             return Value(value, Source("config", self.config_file, key))
         if not self.config_file and key in LEGACY_DEFAULTS:
             return Value(LEGACY_DEFAULTS[key], Source("default", detail=LEGACY))
