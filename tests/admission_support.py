@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import base64
-import datetime as dt
 import http.client
-import ipaddress
 import os
 import socket
 import ssl
@@ -16,75 +14,10 @@ from pathlib import Path
 
 import orjson
 
+from pki import ca_pem, issue
+from pki import new_ca as make_ca  # noqa: F401 (the admission tests' name)
+
 SRC = Path(__file__).resolve().parent.parent / "src"
-
-
-def make_ca():
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "test CA")])
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    return cert, key
-
-
-def issue(ca, directory: Path, stem: str = "tls", common_name: str = "kubeward-test") -> tuple[Path, Path]:
-    """A serving certificate for 127.0.0.1 and localhost signed by ``ca``; returns (cert, key) paths."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    ca_cert, ca_key = ca
-    key = ec.generate_private_key(ec.SECP256R1())
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)]))
-        .issuer_name(ca_cert.subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            critical=False,
-        )
-        .sign(ca_key, hashes.SHA256())
-    )
-    cert_path, key_path = directory / f"{stem}.crt", directory / f"{stem}.key"
-    # write-then-rename, as a kubelet updates a mounted Secret
-    for path, data in (
-        (
-            key_path,
-            key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()),
-        ),
-        (cert_path, cert.public_bytes(serialization.Encoding.PEM)),
-    ):
-        tmp = path.with_suffix(".tmp")
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
-    return cert_path, key_path
-
-
-def ca_pem(ca) -> bytes:
-    from cryptography.hazmat.primitives import serialization
-
-    return ca[0].public_bytes(serialization.Encoding.PEM)
 
 
 def client_context(ca) -> ssl.SSLContext:

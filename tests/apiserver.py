@@ -22,9 +22,7 @@ served from them, paged with opaque tokens.
 from __future__ import annotations
 
 import base64
-import datetime as dt
 import http.server
-import ipaddress
 import json
 import ssl
 import threading
@@ -37,6 +35,7 @@ import orjson
 import yaml
 
 from helpers import SHARED
+from pki import LOOPBACK, ca_pem, issue, new_ca
 
 RECORDING = SHARED / "recordings" / "k8s-1.28-api"
 ADMIN_TOKEN = "admin-token-for-tests"
@@ -46,47 +45,10 @@ LIMITED = "sa:storefront:reporting"
 
 def make_certificate(directory: Path) -> tuple[Path, Path, Path]:
     """A CA and a server certificate for 127.0.0.1 (SAN IP); returns (ca, cert, key) paths."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    now = dt.datetime.now(dt.UTC)
-
-    def name(cn: str) -> x509.Name:
-        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
-
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca = (
-        x509.CertificateBuilder()
-        .subject_name(name("kubeward-test-ca"))
-        .issuer_name(name("kubeward-test-ca"))
-        .public_key(ca_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(ca_key, hashes.SHA256())
-    )
-    key = ec.generate_private_key(ec.SECP256R1())
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name("kube-apiserver"))
-        .issuer_name(ca.subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
-        .sign(ca_key, hashes.SHA256())
-    )
-    paths = directory / "ca.crt", directory / "server.crt", directory / "server.key"
-    paths[0].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
-    paths[1].write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    paths[2].write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
-    return paths
+    ca = new_ca()
+    (directory / "ca.crt").write_bytes(ca_pem(ca))
+    cert, key = issue(ca, directory, "server", "kube-apiserver", sans=(LOOPBACK[1],))
+    return directory / "ca.crt", cert, key
 
 
 @dataclass

@@ -3,8 +3,6 @@ HTTP(S) stub servers, and a real etcd started on loopback."""
 
 from __future__ import annotations
 
-import datetime as dt
-import ipaddress
 import json
 import os
 import shutil
@@ -14,90 +12,10 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-
-# -- PKI -----------------------------------------------------------------------
-
-
-@dataclass
-class Pki:
-    dir: Path
-    ca: Path
-    server_cert: Path
-    server_key: Path
-    client_cert: Path
-    client_key: Path
-
-
-def _name(cn: str) -> x509.Name:
-    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
-
-
-def _write_key(key, path: Path) -> None:
-    path.write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
-
-
-def make_pki(directory: Path, *, server_cn: str = "etcd-test-server") -> Pki:
-    """A CA, a server certificate for 127.0.0.1/localhost, and a client certificate."""
-    now = dt.datetime.now(dt.UTC)
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca = (
-        x509.CertificateBuilder()
-        .subject_name(_name("kubeward-test-ca"))
-        .issuer_name(_name("kubeward-test-ca"))
-        .public_key(ca_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(ca_key, hashes.SHA256())
-    )
-
-    def issue(cn: str, usage, sans=None):
-        key = ec.generate_private_key(ec.SECP256R1())
-        builder = (
-            x509.CertificateBuilder()
-            .subject_name(_name(cn))
-            .issuer_name(ca.subject)
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(minutes=5))
-            .not_valid_after(now + dt.timedelta(days=1))
-            .add_extension(x509.ExtendedKeyUsage(usage), critical=False)
-        )
-        if sans:
-            builder = builder.add_extension(x509.SubjectAlternativeName(sans), critical=False)
-        return key, builder.sign(ca_key, hashes.SHA256())
-
-    directory.mkdir(parents=True, exist_ok=True)
-    sans = [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
-    # etcd's gRPC gateway dials its own gRPC server with the server certificate, so with
-    # --client-cert-auth that certificate must be valid for client auth too (as etcd's docs say)
-    server_key, server = issue(server_cn, [ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH], sans)
-    client_key, client = issue("kubeward-test-client", [ExtendedKeyUsageOID.CLIENT_AUTH])
-    pki = Pki(
-        directory,
-        directory / "ca.crt",
-        directory / "server.crt",
-        directory / "server.key",
-        directory / "client.crt",
-        directory / "client.key",
-    )
-    pki.ca.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
-    pki.server_cert.write_bytes(server.public_bytes(serialization.Encoding.PEM))
-    pki.client_cert.write_bytes(client.public_bytes(serialization.Encoding.PEM))
-    _write_key(server_key, pki.server_key)
-    _write_key(client_key, pki.client_key)
-    return pki
+from pki import Pki, make_pki  # noqa: F401 (re-exported for the probe and node tests)
 
 
 def free_port() -> int:
