@@ -107,31 +107,29 @@ class Scanner:
         self.full_kinds = frozenset(k for c in self.inventory_checks for k in c.kinds)
         self.keep = tuple(dict.fromkeys(p for c in self.inventory_checks for p in c.keep))
 
+        # per kind: (check, fn, takes config?, severity), so the hot loop below looks nothing up
+        self.plans: dict[str, list[tuple[Check, Any, bool, Severity]]] = {
+            kind: [(c, c.fn, c.takes_config, self.severities[c.id]) for c in kind_checks]
+            for kind, kind_checks in self.per_kind.items()
+        }
+
     def _finding(self, c: Check, resource: Resource, violation: Violation) -> Finding:
-        return Finding(
-            check_id=c.id,
-            slug=c.slug,
-            severity=self.severities[c.id],
-            message=violation.message,
-            resource=resource,
-            path=violation.path,
-            container=violation.container,
-        )
+        return Finding(c.id, c.slug, self.severities[c.id], violation.message, resource, violation.path, violation.container)
 
     def check_resources(self, resources: Iterable[Resource], *, release: bool = False) -> tuple[list[Finding], list[InputError]]:
         findings: list[Finding] = []
         errors: list[InputError] = []
-        for resource in resources:
-            key = kind_key(resource)
-            kind_checks = self.per_kind.get(key)
-            if not kind_checks:
+        config = self.config
+        keys = [kind_key(r) for r in resources]
+        for resource, key in zip(resources, keys, strict=True):
+            plan = self.plans.get(key)
+            if not plan:
                 continue
-            subject = pod_spec_of(resource) if key in POD_SPEC_PATHS else resource
-            for c in kind_checks:
+            subject = pod_spec_of(resource, key) if key in POD_SPEC_PATHS else resource
+            for c, fn, takes_config, severity in plan:
                 try:
-                    violations = c.fn(subject, self.config) if c.takes_config else c.fn(subject)
-                    for violation in violations:
-                        findings.append(self._finding(c, resource, violation))
+                    for v in fn(subject, config) if takes_config else fn(subject):
+                        findings.append(Finding(c.id, c.slug, severity, v.message, resource, v.path, v.container))
                 except Exception as exc:  # a check must never stop the scan
                     log.debug("check %s failed on %s", c.id, resource.ref, exc_info=True)
                     errors.append(_check_error(c, resource, exc))
@@ -141,9 +139,9 @@ class Scanner:
                     errors.append(InputError(resource.file, f"{resource.ref}: {problem}", resource.doc_index))
         self._finish(findings)
         if release:
-            for resource in resources:
-                if kind_key(resource) not in self.full_kinds:
-                    release_resource(resource, self.keep)
+            for resource, key in zip(resources, keys, strict=True):
+                if key not in self.full_kinds:
+                    release_resource(resource, self.keep, key)
         return findings, errors
 
     def check_inventory(self, inventory: Inventory) -> tuple[list[Finding], list[InputError]]:
@@ -180,7 +178,7 @@ def count_kinds(resources: Iterable[Resource]) -> dict[str, int]:
     return dict(Counter(kind_key(r) for r in resources))
 
 
-def release_resource(resource: Resource, keep: Sequence[tuple[str, ...]] = ()) -> None:
+def release_resource(resource: Resource, keep: Sequence[tuple[str, ...]] = (), key: str | None = None) -> None:
     """Shrink a checked resource to its identity, suppression annotations and the
     fields cross-resource checks declared they read (``keep``).
 
@@ -189,12 +187,12 @@ def release_resource(resource: Resource, keep: Sequence[tuple[str, ...]] = ()) -
     """
     meta = resource.metadata
     identity = {k: sys.intern(v) if isinstance(v, str) else v for k, v in meta.items() if k in _IDENTITY}
-    ignores = dict(_ignore_annotations(resource))
+    key = kind_key(resource) if key is None else key
+    ignores = dict(_ignore_annotations(resource, key))
     if ignores:
         identity["annotations"] = ignores
     obj = resource.obj
     skeleton = {"apiVersion": _interned(obj.get("apiVersion")), "kind": _interned(obj.get("kind")), "metadata": identity}
-    key = kind_key(resource)
     spec_path = POD_SPEC_PATHS.get(key)
     for path in keep:
         if path[0] in ("$pod", "$template"):
@@ -294,10 +292,10 @@ def _annotation_suppression(finding: Finding, check: Check, annotations: list[tu
     return None
 
 
-def _ignore_annotations(resource: Resource) -> Iterator[tuple[str, Any]]:
+def _ignore_annotations(resource: Resource, key: str | None = None) -> Iterator[tuple[str, Any]]:
     """The ``ignore-check.kubeward.io/`` annotations of an object and its pod template."""
     sources = [resource.metadata.get("annotations")]
-    key = kind_key(resource)
+    key = kind_key(resource) if key is None else key
     if key in POD_SPEC_PATHS:
         sources.append(dig(resource.obj, *template_meta_path(key), "annotations"))
     for found in sources:

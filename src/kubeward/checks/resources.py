@@ -100,6 +100,8 @@ def limits_below_requests(pod: PodSpec) -> Iterator[Violation]:
         if not isinstance(limits, dict) or not isinstance(requests, dict):
             continue
         for name in BOUNDED:
+            if limits.get(name) is None or requests.get(name) is None:
+                continue  # nothing to compare (and nothing to parse)
             limit, request = parse_quantity(limits.get(name)), parse_quantity(requests.get(name))
             if limit is not None and request is not None and limit < request:
                 yield Violation(

@@ -145,6 +145,15 @@ TRIGGER = re.compile(
     r"(?i)akia|asia|gh[pousr]_|github_pat_|glpat-|xox[baprs]-|k_live_|aiza|eyj|accountkey=|private key|://|bearer|basic"
     r"|pass|pwd|secret|token|key|credential"
 )
+# TRIGGER without (?i), for lower-cased ASCII text: 5x faster than the case-insensitive
+# search (~1 us instead of ~5 us per annotation, env or data value) and, on ASCII, the same
+_TRIGGER_LOWER = re.compile(TRIGGER.pattern.removeprefix("(?i)"))
+
+
+def _triggered(text: str) -> bool:
+    if text.isascii():
+        return _TRIGGER_LOWER.search(text.lower()) is not None
+    return TRIGGER.search(text) is not None  # (?i) also folds non-ASCII letters (K for k, ſ for s)
 
 
 def name_words(name: str) -> list[str]:
@@ -337,7 +346,7 @@ def find_in_text(text: Any, *, flags: bool = False) -> list[Credential]:
 
     ``flags``: also read ``--password VALUE`` (two words), for command lines.
     """
-    if not isinstance(text, str) or len(text) < 8 or not TRIGGER.search(text):
+    if not isinstance(text, str) or len(text) < 8 or not _triggered(text):
         return []
     hits = sorted(_pattern_hits(text), key=lambda h: (h[0], -h[1]))
     hits += sorted(_assignment_hits(text, flags), key=lambda h: h[0])
