@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import sys
 from collections import Counter, defaultdict
@@ -94,6 +95,7 @@ class Scanner:
         self.config = config
         self.today = today or dt.date.today()
         self.severities = {c.id: effective_severity(c, config) for c in self.checks}
+        self.by_id = {c.id: c for c in self.checks}
         self.per_kind: dict[str, list[Check]] = defaultdict(list)
         self.inventory_checks: list[Check] = []
         for c in self.checks:
@@ -159,7 +161,7 @@ class Scanner:
         return findings, errors
 
     def _finish(self, findings: list[Finding]) -> None:
-        apply_suppressions(findings, self.config, self.today)
+        apply_suppressions(findings, self.config, self.today, self.by_id)
         assign_lines([(f.resource, f.path, f) for f in findings])
 
 
@@ -183,31 +185,71 @@ def release_resource(resource: Resource, keep: Sequence[tuple[str, ...]] = (), k
     fields cross-resource checks declared they read (``keep``).
 
     Everything else is dropped, so a scan of 100k objects holds 100k small
-    dicts rather than 100k manifests.
+    dicts rather than 100k manifests. The strings kept are interned: the label
+    keys and values that recur across thousands of released objects are then
+    stored (and pickled) once.
     """
-    meta = resource.metadata
-    identity = {k: sys.intern(v) if isinstance(v, str) else v for k, v in meta.items() if k in _IDENTITY}
     key = kind_key(resource) if key is None else key
+    obj = resource.obj
+    identity = {sys.intern(k): _interned_tree(v) for k, v in resource.metadata.items() if k in _IDENTITY}
     ignores = dict(_ignore_annotations(resource, key))
     if ignores:
-        identity["annotations"] = ignores
-    obj = resource.obj
-    skeleton = {"apiVersion": _interned(obj.get("apiVersion")), "kind": _interned(obj.get("kind")), "metadata": identity}
+        identity["annotations"] = _interned_tree(ignores)
+    skeleton = {
+        "apiVersion": _interned_tree(obj.get("apiVersion")),
+        "kind": _interned_tree(obj.get("kind")),
+        "metadata": identity,
+    }
+    if isinstance(obj, dict):
+        _copy_kept(obj, skeleton, _keep_tree(key, tuple(keep)))
+    resource.obj = skeleton
+    resource.source = None
+
+
+# What to keep of one kind, as a tree: key -> True (the whole value) or (tree for each item
+# of a list (from "*") or None, tree for a dict's keys). A tree copies each shared prefix
+# (spec.template.spec) once, where copying path by path walked it once per path.
+KeepTree = dict[str, Any]
+
+
+@functools.lru_cache(maxsize=512)
+def _keep_tree(key: str, keep: tuple[tuple[str, ...], ...]) -> KeepTree:
+    """``keep`` for one kind ("$pod" and "$template" resolved), as a tree: worked out once per kind."""
     spec_path = POD_SPEC_PATHS.get(key)
+    nested: dict = {}  # key -> True or a dict of the same shape, in first-seen order
     for path in keep:
         if path[0] in ("$pod", "$template"):
             if spec_path is None:
                 continue
             base = spec_path if path[0] == "$pod" else template_meta_path(key)
             path = (*base, *path[1:])
-        _copy_path(obj, skeleton, path)
-    resource.obj = _interned_tree(skeleton)
-    resource.source = None
+        node = nested
+        for i, part in enumerate(path):
+            if i == len(path) - 1 and part != "*":
+                node[part] = True  # the whole value: wins over deeper paths, keeps its place
+                break
+            child = node.setdefault(part, {})
+            if child is True:
+                break
+            node = child
+    return _compile_keep(nested)
+
+
+def _compile_keep(nested: dict) -> KeepTree:
+    tree: KeepTree = {}
+    for part, child in nested.items():
+        if part == "*":
+            continue  # "*" only means something right after a list
+        if child is True:
+            tree[part] = True
+        else:
+            star = child.get("*")
+            tree[part] = (None if star is None else _compile_keep(star), _compile_keep(child))
+    return tree
 
 
 def _interned_tree(value: Any) -> Any:
-    """The same small tree with its strings interned: the label keys and values that
-    recur across thousands of released objects are then stored (and pickled) once."""
+    """A copy of a small tree with its strings interned."""
     if isinstance(value, str):
         return sys.intern(value)
     if isinstance(value, dict):
@@ -217,27 +259,29 @@ def _interned_tree(value: Any) -> Any:
     return value
 
 
-def _copy_path(source: Any, target: dict, path: Sequence[str]) -> None:
-    """Copy source[path] into target, creating the dicts (and, for "*", lists) on the way."""
-    key, rest = path[0], path[1:]
-    if key == "*":
-        return
-    if not isinstance(source, dict) or key not in source:
-        return
-    value = source[key]
-    if not rest:
-        target[key] = value
-    elif rest[0] == "*":
+def _copy_kept(source: dict, target: dict, tree: KeepTree) -> None:
+    """Copy the parts of ``source`` that ``tree`` names into ``target`` (interned), creating
+    the dicts on the way, and for "*" a list with one dict per item of the source's list."""
+    for key, sub in tree.items():
+        if key not in source:
+            continue
+        value = source[key]
+        if sub is True:
+            target[key] = _interned_tree(value)
+            continue
+        each, fields = sub
         if isinstance(value, list):
+            if each is None:
+                continue
             items = target.setdefault(key, [{} for _ in value])
-            if isinstance(items, list) and len(items) == len(value):
+            if each and isinstance(items, list) and len(items) == len(value):
                 for item_source, item_target in zip(value, items, strict=True):
-                    if rest[1:] and isinstance(item_source, dict) and isinstance(item_target, dict):
-                        _copy_path(item_source, item_target, rest[1:])
-    elif isinstance(value, dict):
-        child = target.setdefault(key, {})
-        if isinstance(child, dict):
-            _copy_path(value, child, rest)
+                    if isinstance(item_source, dict) and isinstance(item_target, dict):
+                        _copy_kept(item_source, item_target, each)
+        elif isinstance(value, dict) and fields:
+            child = target.setdefault(key, {})
+            if isinstance(child, dict):
+                _copy_kept(value, child, fields)
 
 
 _IDENTITY = ("name", "generateName", "namespace", "uid")
@@ -255,20 +299,26 @@ def _check_error(c: Check, resource: Resource, exc: Exception) -> InputError:
     )
 
 
-def apply_suppressions(findings: list[Finding], config: Config, today: dt.date) -> None:
-    by_id = {c.id: c for c in all_checks()}
+def apply_suppressions(findings: list[Finding], config: Config, today: dt.date, checks: dict[str, Check] | None = None) -> None:
+    """Mark the findings that an annotation or a configured suppression covers (``checks``:
+    the checks by id, when the caller has them at hand)."""
+    by_id = checks if checks is not None else {c.id: c for c in all_checks()}
+    rules = config.suppressions
     ignores: dict[int, list[tuple[str, Any]]] = {}  # per resource: its findings share them
     for finding in findings:
-        check = by_id[finding.check_id]
         key = id(finding.resource)
-        if key not in ignores:
-            ignores[key] = list(_ignore_annotations(finding.resource))
-        annotation = _annotation_suppression(finding, check, ignores[key]) if ignores[key] else None
+        annotations = ignores.get(key)
+        if annotations is None:
+            annotations = ignores[key] = list(_ignore_annotations(finding.resource))
+        if not annotations and not rules:
+            continue  # the usual case: nothing can suppress it
+        check = by_id[finding.check_id]
+        annotation = _annotation_suppression(finding, check, annotations) if annotations else None
         if annotation:
             finding.suppressed = True
             finding.suppression = annotation
             continue
-        for rule in config.suppressions:
+        for rule in rules:
             if not rule.matches(finding, check):
                 continue
             if rule.expired(today):
