@@ -113,3 +113,15 @@ def test_released_strings_are_interned():
     release_resource(resource, [("$template", "labels")])
     ((key, value),) = resource.obj["spec"]["template"]["metadata"]["labels"].items()
     assert key is sys.intern("app") and value is sys.intern("web")
+
+
+def test_the_catalogue_keeps_through_a_tree():
+    """The fast path (one tree walk) serves the checks we ship, for every workload kind."""
+    from kubeward.config import Config
+    from kubeward.engine import Scanner, _keep_plan, select_checks
+
+    config = Config()
+    keep = Scanner(select_checks(config), config).keep
+    assert keep
+    for kind in POD_SPEC_PATHS:
+        assert _keep_plan(kind, keep)[1] is not None, kind

@@ -200,52 +200,53 @@ def release_resource(resource: Resource, keep: Sequence[tuple[str, ...]] = (), k
         "kind": _interned_tree(obj.get("kind")),
         "metadata": identity,
     }
-    if isinstance(obj, dict):
-        _copy_kept(obj, skeleton, _keep_tree(key, tuple(keep)))
+    paths, tree = _keep_plan(key, tuple(keep))
+    if tree is not None:
+        _copy_kept(obj, skeleton, tree)
+    else:
+        for path in paths:
+            _copy_path(obj, skeleton, path)
     resource.obj = skeleton
     resource.source = None
 
 
-# What to keep of one kind, as a tree: key -> True (the whole value) or (tree for each item
-# of a list (from "*") or None, tree for a dict's keys). A tree copies each shared prefix
-# (spec.template.spec) once, where copying path by path walked it once per path.
-KeepTree = dict[str, Any]
+# What to keep of one kind, as a tree: key -> (how, subtree) where how is WHOLE (copy the
+# value), EACH (a list: one dict per item, the subtree applied to each) or FIELDS (a dict:
+# the subtree applied to it). A tree copies a shared prefix (spec.template.spec) once, where
+# copying path by path walked it once per path.
+KeepTree = dict[str, tuple[str, "KeepTree"]]
+WHOLE, EACH, FIELDS = "whole", "each", "fields"
 
 
 @functools.lru_cache(maxsize=512)
-def _keep_tree(key: str, keep: tuple[tuple[str, ...], ...]) -> KeepTree:
-    """``keep`` for one kind ("$pod" and "$template" resolved), as a tree: worked out once per kind."""
+def _keep_plan(key: str, keep: tuple[tuple[str, ...], ...]) -> tuple[tuple[tuple[str, ...], ...], KeepTree | None]:
+    """The paths to keep for one kind ("$pod" and "$template" resolved) and their tree: worked
+    out once per kind. No tree when two paths read one field in different ways (whole and
+    as an object, say): then only copying path by path gives the keys their order."""
     spec_path = POD_SPEC_PATHS.get(key)
-    nested: dict = {}  # key -> True or a dict of the same shape, in first-seen order
+    paths = []
     for path in keep:
         if path[0] in ("$pod", "$template"):
             if spec_path is None:
                 continue
             base = spec_path if path[0] == "$pod" else template_meta_path(key)
             path = (*base, *path[1:])
-        node = nested
-        for i, part in enumerate(path):
-            if i == len(path) - 1 and part != "*":
-                node[part] = True  # the whole value: wins over deeper paths, keeps its place
-                break
-            child = node.setdefault(part, {})
-            if child is True:
-                break
-            node = child
-    return _compile_keep(nested)
-
-
-def _compile_keep(nested: dict) -> KeepTree:
+        paths.append(path)
     tree: KeepTree = {}
-    for part, child in nested.items():
-        if part == "*":
-            continue  # "*" only means something right after a list
-        if child is True:
-            tree[part] = True
-        else:
-            star = child.get("*")
-            tree[part] = (None if star is None else _compile_keep(star), _compile_keep(child))
-    return tree
+    simple = all(_add_path(tree, path) for path in paths)
+    return tuple(paths), tree if simple else None
+
+
+def _add_path(tree: KeepTree, path: tuple[str, ...]) -> bool:
+    """Add a path as _copy_path reads it; False if it reads a field another path reads differently."""
+    key, rest = path[0], path[1:]
+    if key == "*":
+        return True  # "*" only means something right after a list
+    how, sub = (WHOLE, ()) if not rest else (EACH, rest[1:]) if rest[0] == "*" else (FIELDS, rest)
+    entry = tree.setdefault(key, (how, {}))
+    if entry[0] != how:
+        return False
+    return _add_path(entry[1], sub) if sub else True
 
 
 def _interned_tree(value: Any) -> Any:
@@ -260,28 +261,47 @@ def _interned_tree(value: Any) -> Any:
 
 
 def _copy_kept(source: dict, target: dict, tree: KeepTree) -> None:
-    """Copy the parts of ``source`` that ``tree`` names into ``target`` (interned), creating
-    the dicts on the way, and for "*" a list with one dict per item of the source's list."""
-    for key, sub in tree.items():
+    """What :func:`_copy_path` does for each path of the tree, walking shared prefixes once."""
+    for key, (how, sub) in tree.items():
         if key not in source:
             continue
         value = source[key]
-        if sub is True:
+        if how == WHOLE:
             target[key] = _interned_tree(value)
-            continue
-        each, fields = sub
-        if isinstance(value, list):
-            if each is None:
-                continue
-            items = target.setdefault(key, [{} for _ in value])
-            if each and isinstance(items, list) and len(items) == len(value):
-                for item_source, item_target in zip(value, items, strict=True):
-                    if isinstance(item_source, dict) and isinstance(item_target, dict):
-                        _copy_kept(item_source, item_target, each)
-        elif isinstance(value, dict) and fields:
+        elif how == EACH:
+            if isinstance(value, list):
+                items = target.setdefault(key, [{} for _ in value])
+                if sub and isinstance(items, list) and len(items) == len(value):
+                    for item_source, item_target in zip(value, items, strict=True):
+                        if isinstance(item_source, dict) and isinstance(item_target, dict):
+                            _copy_kept(item_source, item_target, sub)
+        elif isinstance(value, dict):
             child = target.setdefault(key, {})
             if isinstance(child, dict):
-                _copy_kept(value, child, fields)
+                _copy_kept(value, child, sub)
+
+
+def _copy_path(source: Any, target: dict, path: Sequence[str]) -> None:
+    """Copy source[path] into target (interned), creating the dicts (and, for "*", lists) on the way."""
+    key, rest = path[0], path[1:]
+    if key == "*":
+        return
+    if not isinstance(source, dict) or key not in source:
+        return
+    value = source[key]
+    if not rest:
+        target[key] = _interned_tree(value)
+    elif rest[0] == "*":
+        if isinstance(value, list):
+            items = target.setdefault(key, [{} for _ in value])
+            if isinstance(items, list) and len(items) == len(value):
+                for item_source, item_target in zip(value, items, strict=True):
+                    if rest[1:] and isinstance(item_source, dict) and isinstance(item_target, dict):
+                        _copy_path(item_source, item_target, rest[1:])
+    elif isinstance(value, dict):
+        child = target.setdefault(key, {})
+        if isinstance(child, dict):
+            _copy_path(value, child, rest)
 
 
 _IDENTITY = ("name", "generateName", "namespace", "uid")
