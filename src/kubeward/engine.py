@@ -22,6 +22,28 @@ log = logging.getLogger("kubeward.engine")
 SUPPRESS_PREFIX = "ignore-check.kubeward.io/"
 
 
+@dataclass(slots=True)
+class Tally:
+    """What a scan result counts of some findings. Workers whose findings a report
+    encodes as they are found send this instead of the findings."""
+
+    by_severity: Counter = field(default_factory=Counter)  # unsuppressed findings per severity
+    suppressed: int = 0
+    notes: list[str] = field(default_factory=list)  # warnings about findings, in their order
+
+    @classmethod
+    def of(cls, findings: Iterable[Finding]) -> Tally:
+        tally = cls()
+        for f in findings:
+            if f.suppressed:
+                tally.suppressed += 1
+            else:
+                tally.by_severity[f.severity] += 1
+            for note in f.notes:
+                tally.notes.append(f"{f.resource.file}: {f.resource.ref}: {note}")
+        return tally
+
+
 @dataclass
 class ScanResult:
     findings: list[Finding] = field(default_factory=list)
@@ -35,15 +57,16 @@ class ScanResult:
 
     def record(self, findings: list[Finding], *, keep: bool = True) -> None:
         """Count findings (and keep them unless a report is streaming them)."""
-        for f in findings:
-            if f.suppressed:
-                self.suppressed += 1
-            else:
-                self.by_severity[f.severity] += 1
-            for note in f.notes:
-                self.notes[f"{f.resource.file}: {f.resource.ref}: {note}"] = None
+        self.count(Tally.of(findings))
         if keep:
             self.findings.extend(findings)
+
+    def count(self, tally: Tally) -> None:
+        """Count findings from their tally (the findings themselves went to a report)."""
+        self.by_severity.update(tally.by_severity)
+        self.suppressed += tally.suppressed
+        for note in tally.notes:
+            self.notes[note] = None
 
     def worst(self) -> Severity | None:
         """The highest severity among unsuppressed findings."""

@@ -103,7 +103,13 @@ def _scan_and_report(out, fmt, options, paths, checks, config, jobs, max_file_by
         writer.write(result, out, **options)
         return result
     stream = stream_class(out, checks, **options)
-    result = scan_paths(paths, checks, config, jobs=jobs, max_file_bytes=max_file_bytes, helm_values=helm_values, sink=stream.add)
+    # a report that can encode its items where the findings are made (JSON, SARIF) gets
+    # them encoded by the scan workers: the main process only writes text
+    encode = getattr(stream, "encoder", None)
+    sink = stream.add if encode is None else stream.add_encoded
+    result = scan_paths(
+        paths, checks, config, jobs=jobs, max_file_bytes=max_file_bytes, helm_values=helm_values, sink=sink, encode=encode
+    )
     stream.end(result)
     return result
 
