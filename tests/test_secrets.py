@@ -248,6 +248,16 @@ def test_fast_trigger_examples():
         assert secrets._triggered(text) == (secrets.TRIGGER.search(text) is not None), text
 
 
+def test_memoised_short_values_answer_as_the_detector():
+    pairs = [("DB_PASSWORD", "Wint3r-is-c0ming"), ("LOG_LEVEL", "debug"), ("token", GITHUB), (None, GITHUB), ("x", "y" * 300)]
+    for name, value in pairs * 2:
+        found = find_in_value(name, value)
+        assert found == secrets._find_in_value(name, value)
+        found.append("mutated")  # a caller's list is its own
+    assert find_in_value("DB_PASSWORD", "Wint3r-is-c0ming")[-1] != "mutated"
+    assert secrets._find_in_short_value.cache_info().hits >= 4
+
+
 def test_findings_come_in_order_and_once():
     text = f"url=postgres://u:Wint3r-is-c0ming@db/x\ntoken: {GITHUB}\npassword={_b64('x')}Zq8Rk3Tv9\n"
     assert [c.kind for c in find_in_text(text)] == ["password in URL", "GitHub token", "password"]

@@ -91,7 +91,7 @@ def _probed_containers(pod: PodSpec) -> list[Container]:
 )
 def liveness_probe_missing(pod: PodSpec) -> Iterator[Violation]:
     for c in _probed_containers(pod):
-        if not isinstance(c.get("livenessProbe"), dict):
+        if not isinstance(c.data.get("livenessProbe"), dict):
             yield Violation(c.at("livenessProbe"), f"container {c.name!r} has no livenessProbe", c.name)
 
 
@@ -115,7 +115,7 @@ def liveness_probe_missing(pod: PodSpec) -> Iterator[Violation]:
 )
 def readiness_probe_missing(pod: PodSpec) -> Iterator[Violation]:
     for c in _probed_containers(pod):
-        if not isinstance(c.get("readinessProbe"), dict):
+        if not isinstance(c.data.get("readinessProbe"), dict):
             yield Violation(c.at("readinessProbe"), f"container {c.name!r} has no readinessProbe", c.name)
 
 
@@ -148,7 +148,7 @@ def _probe_key(probe: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
 )
 def identical_probes(pod: PodSpec) -> Iterator[Violation]:
     for c in _probed_containers(pod):
-        live, ready = c.get("livenessProbe"), c.get("readinessProbe")
+        live, ready = c.data.get("livenessProbe"), c.data.get("readinessProbe")
         if isinstance(live, dict) and isinstance(ready, dict):
             key = _probe_key(live)
             if key[0] and key == _probe_key(ready):

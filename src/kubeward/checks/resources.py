@@ -96,7 +96,10 @@ def ephemeral_storage_limit(pod: PodSpec) -> Iterator[Violation]:
 )
 def limits_below_requests(pod: PodSpec) -> Iterator[Violation]:
     for c in _resource_containers(pod):
-        limits, requests = c.get("resources", "limits"), c.get("resources", "requests")
+        resources = c.data.get("resources")
+        if not isinstance(resources, dict):
+            continue
+        limits, requests = resources.get("limits"), resources.get("requests")
         if not isinstance(limits, dict) or not isinstance(requests, dict):
             continue
         for name in BOUNDED:
