@@ -104,12 +104,13 @@ def test_workers_write_byte_identical_reports(tmp_path, monkeypatch):
     (corpus / "annotated.yaml").write_text(
         "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  annotations:\n"
         '    ignore-check.kubeward.io/privileged-container: "lab only"\n'
+        '    ignore-check.kubeward.io/image-tag-latest: " "\n'  # no reason: a note
         "spec:\n  containers:\n  - name: app\n    image: nginx\n    securityContext: {privileged: true}\n"
     )
     monkeypatch.setattr(runner, "BATCH_BYTES", 1)  # one file per batch: many batches, several per worker
     config = Config()
     collected = runner.scan_paths([str(corpus)], select_checks(config), config, jobs=1)
-    assert len(collected.findings) > 50 and collected.suppressed
+    assert len(collected.findings) > 50 and collected.suppressed and collected.notes
     from kubeward.report import sarif
 
     for fmt, writer in (("json", jsonreport), ("sarif", sarif)):

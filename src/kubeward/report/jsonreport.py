@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import TextIO
+
+import orjson
 
 from .. import __version__
 from ..checks.registry import Check
 from ..engine import ScanResult
 from ..model import Finding, Resource, Severity
-from . import ITEMS, JsonItems, encode_items, render_with, write_json_with_items
+from . import ITEMS, JsonItems, render_with, write_json_with_items
 
 SCHEMA_VERSION = 1
 
@@ -61,16 +62,40 @@ class Encoder:
         self.prefix = prefix
 
     def __call__(self, findings: list[Finding]) -> bytearray:
-        wheres: dict[int, dict] = {}  # per resource: its findings share it
+        # Each item is the bytes orjson makes of _item(...), put together from the dumps
+        # of its parts: a check's and a resource's parts are dumped once, not per finding
+        # (which halves the cost). JSON members joined by commas are the object's members.
+        heads: dict[tuple, bytes] = {}  # check, slug, title, severity
+        tails: dict[str, bytes] = {}  # remediation, refs
+        wheres: dict[int, bytes] = {}  # the resource's fields
+        buffer = bytearray()
+        separator = self.prefix.encode()
+        for f in findings:
+            head = heads.get((f.check_id, f.slug, f.severity))
+            if head is None:
+                title, remediation, refs = self.checks[f.check_id]
+                tails[f.check_id] = _members({"remediation": remediation, "refs": refs})
+                fields = {"check": f.check_id, "slug": f.slug, "title": title, "severity": str(f.severity)}
+                head = heads[(f.check_id, f.slug, f.severity)] = _members(fields)
+            where = wheres.get(id(f.resource))
+            if where is None:
+                where = wheres[id(f.resource)] = _members(_where(f.resource))
+            middle = _members({"line": f.line, "path": f.path_str, "container": f.container, "message": f.message})
+            if f.suppressed or f.suppression is not None or f.notes:
+                last = _members({"suppressed": f.suppressed, "suppression": f.suppression, "notes": list(f.notes)})
+            else:
+                last = _UNSUPPRESSED
+            buffer += b"".join((separator, b"{", head, b",", where, b",", middle, b",", tails[f.check_id], b",", last, b"}"))
+            separator = b",\n" + self.prefix.encode()
+        return buffer
 
-        def items() -> Iterator[dict]:
-            for f in findings:
-                where = wheres.get(id(f.resource))
-                if where is None:
-                    where = wheres[id(f.resource)] = _where(f.resource)
-                yield _item(f, *self.checks[f.check_id], where)
 
-        return encode_items(items(), self.prefix)
+def _members(fields: dict) -> bytes:
+    """The members of a JSON object, as orjson writes them, without the braces."""
+    return orjson.dumps(fields)[1:-1]
+
+
+_UNSUPPRESSED = _members({"suppressed": False, "suppression": None, "notes": []})
 
 
 def summary(result: ScanResult) -> dict:
