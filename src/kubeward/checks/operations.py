@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..inventory import WORKLOADS, Container, Inventory, PodSpec, dig, mapping
 from ..model import Resource, Severity, Violation
-from ..selectors import selector_matches
+from ..selectors import SelectorIndex, selector_matches
 from .registry import check
 
 if TYPE_CHECKING:
@@ -211,18 +211,19 @@ def single_replica(pod: PodSpec) -> Iterator[Violation]:
     tags=TAGS,
 )
 def pdb_missing(inventory: Inventory) -> Iterator[tuple[Resource, Violation]]:
-    selectors: dict[str, list[Any]] = {}
+    selectors: dict[str, SelectorIndex] = {}
     for pdb in inventory.kinds("PodDisruptionBudget"):
         selector = dig(pdb.obj, "spec", "selector")
         if pdb.api_version == "policy/v1beta1" and selector == {}:
             continue  # in v1beta1 an empty selector selects nothing
-        selectors.setdefault(pdb.namespace, []).append(selector)
+        selectors.setdefault(pdb.namespace, SelectorIndex()).add(selector)
     for resource in inventory.kinds(*sorted(REPLICATED)):
         replicas = _replicas(resource.obj)
         if replicas is None or replicas < 2:
             continue
         labels = dig(resource.obj, "spec", "template", "metadata", "labels")
-        if not any(selector_matches(s, labels) for s in selectors.get(resource.namespace, ())):
+        index = selectors.get(resource.namespace)
+        if index is None or not index.selects(labels):
             where = f"namespace {resource.namespace!r}" if resource.namespace else "its namespace"
             message = f"{replicas} replicas but no PodDisruptionBudget in {where} selects their pods"
             yield resource, Violation(("spec", "replicas"), message)
