@@ -9,11 +9,12 @@ not by the size of the input.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import gc
 import os
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from itertools import islice
 from pathlib import Path
 from typing import Any, BinaryIO, NamedTuple
@@ -29,6 +30,7 @@ from .sources.files import DEFAULT_MAX_FILE_BYTES, collect_inputs, load_file
 PARALLEL_MIN_FILES = 16
 PARALLEL_MIN_BYTES = 2 * 1024 * 1024
 BATCH_BYTES = 512 * 1024
+GC_THRESHOLD = 20_000  # allocations between runs of the cycle collector while scanning
 
 
 class Batch(NamedTuple):
@@ -66,6 +68,39 @@ def scan_paths(
     worker, and ``sink`` receives what ``encode`` returns instead of the
     findings: the main process then neither rebuilds nor formats them.
     """
+    with _fewer_collections():
+        return _scan_paths(paths, checks, config, jobs, stdin, max_file_bytes, helm_values, today, sink, encode)
+
+
+@contextlib.contextmanager
+def _fewer_collections() -> Iterator[None]:
+    """Run the cycle collector every 20,000 net allocations, not 700, while scanning.
+
+    A scan allocates millions of short-lived objects (parsed documents, views,
+    findings) and makes next to no cycles: at the default threshold the collector
+    ran thousands of times (0.4 s of a 100k-resource scan's main process). The
+    workers, forked meanwhile, inherit the setting.
+    """
+    threshold = gc.get_threshold()
+    gc.set_threshold(max(threshold[0], GC_THRESHOLD), *threshold[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*threshold)
+
+
+def _scan_paths(
+    paths: Sequence[str],
+    checks: Sequence[Check],
+    config: Config,
+    jobs: int,
+    stdin: BinaryIO | None,
+    max_file_bytes: int,
+    helm_values: list[str] | None,
+    today: dt.date | None,
+    sink: Callable[[Any], None] | None,
+    encode: Callable[[list[Finding]], Any] | None,
+) -> ScanResult:
     today = today or dt.date.today()
     scanner = Scanner(checks, config, today)
     inputs = collect_inputs(paths, stdin=stdin, max_file_bytes=max_file_bytes, helm_values=helm_values)
@@ -182,6 +217,7 @@ _worker: tuple[Scanner, int, Callable | None] | None = None
 
 def _init_worker(check_ids: list[str], config: Config, today: dt.date, max_file_bytes: int, encode: Callable | None) -> None:
     global _worker
+    gc.set_threshold(max(gc.get_threshold()[0], GC_THRESHOLD), *gc.get_threshold()[1:])  # as _fewer_collections
     checks = [lookup(i) for i in check_ids]
     _worker = (Scanner([c for c in checks if c is not None], config, today), max_file_bytes, encode)
 
