@@ -141,3 +141,40 @@ def test_a_text_stream_that_is_not_utf8_gets_text(tmp_path):
     assert texts.getvalue() == expected
     assert utf8.buffer.getvalue() == expected.encode("utf-8")
     assert latin.buffer.getvalue() == expected.encode("latin-1")
+
+
+def test_items_from_a_file_equal_items_added_directly():
+    """Workers leave encoded items in files; copying one in chunks (past the 1 MiB buffer)
+    gives the bytes that adding the items gives, into UTF-8 files and other text streams."""
+    import io
+
+    from kubeward.report import JsonItems, encode_items
+
+    items = [{"n": i, "text": "é" * 300} for i in range(2500)]  # > 1 MiB encoded
+    expected = io.StringIO()
+    writer = JsonItems(expected, {"items": jsonreport.ITEMS})
+    writer.add(items)
+    writer.close({"items": jsonreport.ITEMS})
+    for encoding in ("utf-8", "latin-1", "ascii", None):
+        out = io.StringIO() if encoding is None else io.TextIOWrapper(io.BytesIO(), encoding=encoding, errors="replace")
+        writer = JsonItems(out, {"items": jsonreport.ITEMS})
+        writer.add_encoded(io.BytesIO(encode_items(items[:2000], writer.prefix)))
+        writer.add_encoded(io.BytesIO())  # a batch without findings
+        writer.add_encoded(io.BytesIO(encode_items(items[2000:], writer.prefix)))
+        writer.close({"items": jsonreport.ITEMS})
+        out.flush()
+        got = out.getvalue() if encoding is None else out.buffer.getvalue().decode(encoding)
+        assert got == (expected.getvalue() if encoding != "ascii" else expected.getvalue().replace("é", "?"))
+
+
+def test_worker_files_are_removed(tmp_path, monkeypatch):
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    corpus = tmp_path / "corpus"
+    shutil.copytree(EXAMPLES, corpus)
+    monkeypatch.setattr(runner, "BATCH_BYTES", 1)
+    out = tmp_path / "report.json"
+    _cli_report(corpus, "json", 2, out)
+    assert json.loads(out.read_text())["findings"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["corpus", "report.json"]

@@ -8,6 +8,7 @@ import codecs
 import io
 import os
 from collections.abc import Callable, Iterable
+from functools import partial
 from itertools import islice
 from typing import Any, BinaryIO, TextIO
 
@@ -51,22 +52,47 @@ class JsonItems:
         while chunk := list(islice(items, 1000)):  # bounded text, however many items
             self.add_encoded(encode_items(chunk, self.prefix))
 
-    def add_encoded(self, data: bytes | bytearray) -> None:
-        """Add items already encoded by :func:`encode_items` (in a scan worker, say)."""
+    def add_encoded(self, data: bytes | bytearray | BinaryIO) -> None:
+        """Add items already encoded by :func:`encode_items`: their bytes, or a binary file
+        holding them (a scan worker's)."""
+        if not isinstance(data, bytes | bytearray):
+            if self.binary is None:
+                data = data.read()
+            else:  # copied through one buffer, never held whole
+                self._add_chunks(iter(partial(_read_into, data, memoryview(bytearray(1 << 20))), None))
+                return
         if not data:
             return
         if self.binary is not None:  # straight to the file: no decoding and re-encoding of the batch
-            self.out.flush()
-            self.binary.write(self.separator)
-            self.binary.write(data)
+            self._add_chunks((data,))
         else:
             self.out.write((self.separator + data).decode())
-        self.separator = b",\n"
-        self.wrote = True
+            self.separator = b",\n"
+            self.wrote = True
+
+    def _add_chunks(self, chunks: Iterable[bytes | bytearray | memoryview]) -> None:
+        assert self.binary is not None
+        for chunk in chunks:
+            if not chunk:
+                continue
+            if self.separator:  # before the first chunk of these items
+                self.out.flush()
+                self.binary.write(self.separator)
+                self.separator = b""
+            self.binary.write(chunk)
+            self.wrote = True
+        if self.wrote:
+            self.separator = b",\n"
 
     def close(self, tail_doc: dict[str, Any]) -> None:
         tail = _split(tail_doc)[2]
         self.out.write(("\n" + self.indent + "]" if self.wrote else "]") + tail + "\n")
+
+
+def _read_into(file: BinaryIO, buffer: memoryview) -> memoryview | None:
+    """The next chunk of a file in ``buffer``, or None at its end."""
+    size = file.readinto(buffer)
+    return buffer[:size] if size else None
 
 
 def _utf8_bytes_under(out: TextIO) -> BinaryIO | None:
