@@ -99,6 +99,58 @@ def test_table_colours_on_request():
     assert "\x1b[" in run_cli("scan", str(EXAMPLES / "insecure-app"), "--color").stdout
 
 
+ODD_TEXT = """\
+apiVersion: v1
+kind: Pod
+metadata: {name: "tab\\there", namespace: "ns\\r"}
+spec:
+  containers: [{name: app, image: nginx, securityContext: {privileged: true}}]
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: "名前-ünï"
+  annotations:
+    ignore-check.kubeward.io/KW-P001: "  "
+    ignore-check.kubeward.io/KW-I001: "pin\\tlater"
+spec:
+  containers: [{name: "\\u001b[31mred", image: nginx}]
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: cm
+  annotations: {"example.com/%s   ": "ghp_aB3dE5gH7jK9mN1pQ3sT5vX7zA9cE1gI3kM5"}
+""" % ("k" * 90)
+
+
+@pytest.mark.parametrize("show_suppressed", [False, True])
+def test_plain_table_lines_are_what_rich_prints(tmp_path, show_suppressed):
+    """Uncoloured, the table writes most lines itself (in scan workers); every line must be
+    what rich prints for it: tabs, control and wide characters and long lines included."""
+    import io
+
+    from kubeward.config import Config
+    from kubeward.engine import select_checks
+    from kubeward.report import table
+    from kubeward.runner import scan_paths
+
+    (tmp_path / "odd.yaml").write_text(ODD_TEXT, encoding="utf-8")
+    config = Config()
+    result = scan_paths([str(tmp_path), str(EXAMPLES)], select_checks(config), config, jobs=1)
+    assert result.suppressed and len(result.findings) > 100
+    outputs = []
+    for plain in (True, False):
+        buffer = io.StringIO()
+        stream = table.Stream(buffer, result.checks, show_suppressed=show_suppressed)
+        if not plain:
+            stream.encoder = None  # every line through rich
+        stream.add(result.findings)
+        outputs.append(buffer.getvalue())
+    assert outputs[0] == outputs[1]
+    assert "Pod/ns/tab " in outputs[0] and "\t" not in outputs[0] and "名前" in outputs[0]
+
+
 def test_output_file(tmp_path):
     target = tmp_path / "report.sarif"
     res = run_cli("scan", str(EXAMPLES / "hardened-app"), "-f", "sarif", "-o", str(target))

@@ -84,3 +84,97 @@ def test_findings_and_resources_survive_the_trip_to_the_main_process():
             assert getattr(copy, name) == getattr(finding, name), name
     for name in Resource.__slots__:
         assert getattr(copy.resource, name) == getattr(resource, name), name
+
+
+def _cli_report(corpus, fmt, jobs, out) -> bytes:
+    from helpers import run_cli
+
+    run_cli("scan", str(corpus), "-f", fmt, "--no-config", "--fail-on", "none", "-j", str(jobs), "-o", str(out))
+    return out.read_bytes()
+
+
+def test_workers_write_byte_identical_reports(tmp_path, monkeypatch):
+    """Workers encode JSON and SARIF items themselves and the main process only writes
+    them: the report must be the same bytes as an in-process scan's, and as a report
+    written from the collected findings."""
+    corpus = tmp_path / "corpus"
+    for check_id in ("KW-P001", "KW-I001", "KW-G001", "KW-S003", "KW-O005"):
+        shutil.copytree(DATA / "checks" / check_id, corpus / check_id)
+    shutil.copytree(EXAMPLES, corpus / "examples")
+    (corpus / "annotated.yaml").write_text(
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  annotations:\n"
+        '    ignore-check.kubeward.io/privileged-container: "lab only"\n'
+        '    ignore-check.kubeward.io/image-tag-latest: " "\n'  # no reason: a note
+        "spec:\n  containers:\n  - name: app\n    image: nginx\n    securityContext: {privileged: true}\n"
+    )
+    monkeypatch.setattr(runner, "BATCH_BYTES", 1)  # one file per batch: many batches, several per worker
+    config = Config()
+    collected = runner.scan_paths([str(corpus)], select_checks(config), config, jobs=1)
+    assert len(collected.findings) > 50 and collected.suppressed and collected.notes
+    from kubeward.report import sarif
+
+    for fmt, writer in (("json", jsonreport), ("sarif", sarif)):
+        sequential = _cli_report(corpus, fmt, 1, tmp_path / f"j1.{fmt}")
+        parallel = _cli_report(corpus, fmt, 2, tmp_path / f"j2.{fmt}")
+        assert sequential == parallel, fmt
+        assert sequential.decode() == writer.render(collected), fmt
+
+
+def test_a_text_stream_that_is_not_utf8_gets_text(tmp_path):
+    """Encoded items go straight to the bytes under a UTF-8 file, else through the text layer."""
+    import io
+
+    from kubeward.report import JsonItems, encode_items
+
+    items = [{"a": "é"}, {"b": 1}]
+    utf8 = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
+    latin = io.TextIOWrapper(io.BytesIO(), encoding="latin-1")
+    texts = io.StringIO()
+    for out in (utf8, latin, texts):
+        writer = JsonItems(out, {"items": jsonreport.ITEMS})
+        writer.add_encoded(encode_items(items[:1], writer.prefix))
+        writer.add_encoded(encode_items([], writer.prefix))
+        writer.add(items[1:])
+        writer.close({"items": jsonreport.ITEMS})
+        out.flush()
+    expected = '{\n  "items": [\n    {"a":"é"},\n    {"b":1}\n  ]\n}\n'
+    assert texts.getvalue() == expected
+    assert utf8.buffer.getvalue() == expected.encode("utf-8")
+    assert latin.buffer.getvalue() == expected.encode("latin-1")
+
+
+def test_items_from_a_file_equal_items_added_directly():
+    """Workers leave encoded items in files; copying one in chunks (past the 1 MiB buffer)
+    gives the bytes that adding the items gives, into UTF-8 files and other text streams."""
+    import io
+
+    from kubeward.report import JsonItems, encode_items
+
+    items = [{"n": i, "text": "é" * 300} for i in range(2500)]  # > 1 MiB encoded
+    expected = io.StringIO()
+    writer = JsonItems(expected, {"items": jsonreport.ITEMS})
+    writer.add(items)
+    writer.close({"items": jsonreport.ITEMS})
+    for encoding in ("utf-8", "latin-1", "ascii", None):
+        out = io.StringIO() if encoding is None else io.TextIOWrapper(io.BytesIO(), encoding=encoding, errors="replace")
+        writer = JsonItems(out, {"items": jsonreport.ITEMS})
+        writer.add_encoded(io.BytesIO(encode_items(items[:2000], writer.prefix)))
+        writer.add_encoded(io.BytesIO())  # a batch without findings
+        writer.add_encoded(io.BytesIO(encode_items(items[2000:], writer.prefix)))
+        writer.close({"items": jsonreport.ITEMS})
+        out.flush()
+        got = out.getvalue() if encoding is None else out.buffer.getvalue().decode(encoding)
+        assert got == (expected.getvalue() if encoding != "ascii" else expected.getvalue().replace("é", "?"))
+
+
+def test_worker_files_are_removed(tmp_path, monkeypatch):
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    corpus = tmp_path / "corpus"
+    shutil.copytree(EXAMPLES, corpus)
+    monkeypatch.setattr(runner, "BATCH_BYTES", 1)
+    out = tmp_path / "report.json"
+    _cli_report(corpus, "json", 2, out)
+    assert json.loads(out.read_text())["findings"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["corpus", "report.json"]

@@ -6,6 +6,8 @@ import base64
 import json
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from helpers import DATA, run_cli, scan_text
 from kubeward import runner
@@ -233,6 +235,27 @@ def test_entropy_and_opaque_tokens():
     assert not is_opaque_token("abcdefghijklmnopqrstuvwxyzABCDEF")  # no digits
     assert not is_opaque_token("8d969eef-6eca-d3c2-9a3a-629280e686cf".replace("-", "")[:20] + "0000")  # low entropy
     assert not is_opaque_token("VGhpcyBpcyBhIHBsYWluIHNlbnRlbmNl")  # base64 of plain words
+
+
+@given(st.text(alphabet="aAkKsSpPtTeEyYjJ:/_-= \u212a\u017f\u0130\u00e9", max_size=16))
+def test_fast_trigger_is_the_case_insensitive_pattern(text):
+    # the lower-cased ASCII fast path must answer exactly as TRIGGER (?i) does, Unicode folding included
+    assert secrets._triggered(text) == (secrets.TRIGGER.search(text) is not None)
+
+
+def test_fast_trigger_examples():
+    for text in ("PASSWORD", "Bearer", "x://y", "GHP_", "nothing here", "\u212aEY", "pa\u017f\u017f", "Tok\u0130en"):
+        assert secrets._triggered(text) == (secrets.TRIGGER.search(text) is not None), text
+
+
+def test_memoised_short_values_answer_as_the_detector():
+    pairs = [("DB_PASSWORD", "Wint3r-is-c0ming"), ("LOG_LEVEL", "debug"), ("token", GITHUB), (None, GITHUB), ("x", "y" * 300)]
+    for name, value in pairs * 2:
+        found = find_in_value(name, value)
+        assert found == secrets._find_in_value(name, value)
+        found.append("mutated")  # a caller's list is its own
+    assert find_in_value("DB_PASSWORD", "Wint3r-is-c0ming")[-1] != "mutated"
+    assert secrets._find_in_short_value.cache_info().hits >= 4
 
 
 def test_findings_come_in_order_and_once():

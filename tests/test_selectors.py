@@ -1,4 +1,4 @@
-"""LabelIndex gives exactly what a pass over every object with the selector functions gives."""
+"""LabelIndex (objects found by a selector) gives exactly what a pass over every object gives."""
 
 from __future__ import annotations
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import sys
 from collections import Counter, defaultdict
@@ -21,6 +22,28 @@ log = logging.getLogger("kubeward.engine")
 SUPPRESS_PREFIX = "ignore-check.kubeward.io/"
 
 
+@dataclass(slots=True)
+class Tally:
+    """What a scan result counts of some findings. Workers whose findings a report
+    encodes as they are found send this instead of the findings."""
+
+    by_severity: Counter = field(default_factory=Counter)  # unsuppressed findings per severity
+    suppressed: int = 0
+    notes: list[str] = field(default_factory=list)  # warnings about findings, in their order
+
+    @classmethod
+    def of(cls, findings: Iterable[Finding]) -> Tally:
+        tally = cls()
+        for f in findings:
+            if f.suppressed:
+                tally.suppressed += 1
+            else:
+                tally.by_severity[f.severity] += 1
+            for note in f.notes:
+                tally.notes.append(f"{f.resource.file}: {f.resource.ref}: {note}")
+        return tally
+
+
 @dataclass
 class ScanResult:
     findings: list[Finding] = field(default_factory=list)
@@ -34,15 +57,16 @@ class ScanResult:
 
     def record(self, findings: list[Finding], *, keep: bool = True) -> None:
         """Count findings (and keep them unless a report is streaming them)."""
-        for f in findings:
-            if f.suppressed:
-                self.suppressed += 1
-            else:
-                self.by_severity[f.severity] += 1
-            for note in f.notes:
-                self.notes[f"{f.resource.file}: {f.resource.ref}: {note}"] = None
+        self.count(Tally.of(findings))
         if keep:
             self.findings.extend(findings)
+
+    def count(self, tally: Tally) -> None:
+        """Count findings from their tally (the findings themselves went to a report)."""
+        self.by_severity.update(tally.by_severity)
+        self.suppressed += tally.suppressed
+        for note in tally.notes:
+            self.notes[note] = None
 
     def worst(self) -> Severity | None:
         """The highest severity among unsuppressed findings."""
@@ -94,6 +118,7 @@ class Scanner:
         self.config = config
         self.today = today or dt.date.today()
         self.severities = {c.id: effective_severity(c, config) for c in self.checks}
+        self.by_id = {c.id: c for c in self.checks}
         self.per_kind: dict[str, list[Check]] = defaultdict(list)
         self.inventory_checks: list[Check] = []
         for c in self.checks:
@@ -107,31 +132,29 @@ class Scanner:
         self.full_kinds = frozenset(k for c in self.inventory_checks for k in c.kinds)
         self.keep = tuple(dict.fromkeys(p for c in self.inventory_checks for p in c.keep))
 
+        # per kind: (check, fn, takes config?, severity), so the hot loop below looks nothing up
+        self.plans: dict[str, list[tuple[Check, Any, bool, Severity]]] = {
+            kind: [(c, c.fn, c.takes_config, self.severities[c.id]) for c in kind_checks]
+            for kind, kind_checks in self.per_kind.items()
+        }
+
     def _finding(self, c: Check, resource: Resource, violation: Violation) -> Finding:
-        return Finding(
-            check_id=c.id,
-            slug=c.slug,
-            severity=self.severities[c.id],
-            message=violation.message,
-            resource=resource,
-            path=violation.path,
-            container=violation.container,
-        )
+        return Finding(c.id, c.slug, self.severities[c.id], violation.message, resource, violation.path, violation.container)
 
     def check_resources(self, resources: Iterable[Resource], *, release: bool = False) -> tuple[list[Finding], list[InputError]]:
         findings: list[Finding] = []
         errors: list[InputError] = []
-        for resource in resources:
-            key = kind_key(resource)
-            kind_checks = self.per_kind.get(key)
-            if not kind_checks:
+        config = self.config
+        keys = [kind_key(r) for r in resources]
+        for resource, key in zip(resources, keys, strict=True):
+            plan = self.plans.get(key)
+            if not plan:
                 continue
-            subject = pod_spec_of(resource) if key in POD_SPEC_PATHS else resource
-            for c in kind_checks:
+            subject = pod_spec_of(resource, key) if key in POD_SPEC_PATHS else resource
+            for c, fn, takes_config, severity in plan:
                 try:
-                    violations = c.fn(subject, self.config) if c.takes_config else c.fn(subject)
-                    for violation in violations:
-                        findings.append(self._finding(c, resource, violation))
+                    for v in fn(subject, config) if takes_config else fn(subject):
+                        findings.append(Finding(c.id, c.slug, severity, v.message, resource, v.path, v.container))
                 except Exception as exc:  # a check must never stop the scan
                     log.debug("check %s failed on %s", c.id, resource.ref, exc_info=True)
                     errors.append(_check_error(c, resource, exc))
@@ -141,9 +164,9 @@ class Scanner:
                     errors.append(InputError(resource.file, f"{resource.ref}: {problem}", resource.doc_index))
         self._finish(findings)
         if release:
-            for resource in resources:
-                if kind_key(resource) not in self.full_kinds:
-                    release_resource(resource, self.keep)
+            for resource, key in zip(resources, keys, strict=True):
+                if key not in self.full_kinds:
+                    release_resource(resource, self.keep, key)
         return findings, errors
 
     def check_inventory(self, inventory: Inventory) -> tuple[list[Finding], list[InputError]]:
@@ -161,7 +184,7 @@ class Scanner:
         return findings, errors
 
     def _finish(self, findings: list[Finding]) -> None:
-        apply_suppressions(findings, self.config, self.today)
+        apply_suppressions(findings, self.config, self.today, self.by_id)
         assign_lines([(f.resource, f.path, f) for f in findings])
 
 
@@ -180,36 +203,77 @@ def count_kinds(resources: Iterable[Resource]) -> dict[str, int]:
     return dict(Counter(kind_key(r) for r in resources))
 
 
-def release_resource(resource: Resource, keep: Sequence[tuple[str, ...]] = ()) -> None:
+def release_resource(resource: Resource, keep: Sequence[tuple[str, ...]] = (), key: str | None = None) -> None:
     """Shrink a checked resource to its identity, suppression annotations and the
     fields cross-resource checks declared they read (``keep``).
 
     Everything else is dropped, so a scan of 100k objects holds 100k small
-    dicts rather than 100k manifests.
+    dicts rather than 100k manifests. The strings kept are interned: the label
+    keys and values that recur across thousands of released objects are then
+    stored (and pickled) once.
     """
-    meta = resource.metadata
-    identity = {k: sys.intern(v) if isinstance(v, str) else v for k, v in meta.items() if k in _IDENTITY}
-    ignores = dict(_ignore_annotations(resource))
-    if ignores:
-        identity["annotations"] = ignores
+    key = kind_key(resource) if key is None else key
     obj = resource.obj
-    skeleton = {"apiVersion": _interned(obj.get("apiVersion")), "kind": _interned(obj.get("kind")), "metadata": identity}
-    key = kind_key(resource)
+    identity = {sys.intern(k): _interned_tree(v) for k, v in resource.metadata.items() if k in _IDENTITY}
+    ignores = dict(_ignore_annotations(resource, key))
+    if ignores:
+        identity["annotations"] = _interned_tree(ignores)
+    skeleton = {
+        "apiVersion": _interned_tree(obj.get("apiVersion")),
+        "kind": _interned_tree(obj.get("kind")),
+        "metadata": identity,
+    }
+    paths, tree = _keep_plan(key, tuple(keep))
+    if tree is not None:
+        _copy_kept(obj, skeleton, tree)
+    else:
+        for path in paths:
+            _copy_path(obj, skeleton, path)
+    resource.obj = skeleton
+    resource.source = None
+
+
+# What to keep of one kind, as a tree: key -> (how, subtree) where how is WHOLE (copy the
+# value), EACH (a list: one dict per item, the subtree applied to each) or FIELDS (a dict:
+# the subtree applied to it). A tree copies a shared prefix (spec.template.spec) once, where
+# copying path by path walked it once per path.
+KeepTree = dict[str, tuple[str, "KeepTree"]]
+WHOLE, EACH, FIELDS = "whole", "each", "fields"
+
+
+@functools.lru_cache(maxsize=512)
+def _keep_plan(key: str, keep: tuple[tuple[str, ...], ...]) -> tuple[tuple[tuple[str, ...], ...], KeepTree | None]:
+    """The paths to keep for one kind ("$pod" and "$template" resolved) and their tree: worked
+    out once per kind. No tree when two paths read one field in different ways (whole and
+    as an object, say): then only copying path by path gives the keys their order."""
     spec_path = POD_SPEC_PATHS.get(key)
+    paths = []
     for path in keep:
         if path[0] in ("$pod", "$template"):
             if spec_path is None:
                 continue
             base = spec_path if path[0] == "$pod" else template_meta_path(key)
             path = (*base, *path[1:])
-        _copy_path(obj, skeleton, path)
-    resource.obj = _interned_tree(skeleton)
-    resource.source = None
+        paths.append(path)
+    tree: KeepTree = {}
+    simple = all(_add_path(tree, path) for path in paths)
+    return tuple(paths), tree if simple else None
+
+
+def _add_path(tree: KeepTree, path: tuple[str, ...]) -> bool:
+    """Add a path as _copy_path reads it; False if it reads a field another path reads differently."""
+    key, rest = path[0], path[1:]
+    if key == "*":
+        return True  # "*" only means something right after a list
+    how, sub = (WHOLE, ()) if not rest else (EACH, rest[1:]) if rest[0] == "*" else (FIELDS, rest)
+    entry = tree.setdefault(key, (how, {}))
+    if entry[0] != how:
+        return False
+    return _add_path(entry[1], sub) if sub else True
 
 
 def _interned_tree(value: Any) -> Any:
-    """The same small tree with its strings interned: the label keys and values that
-    recur across thousands of released objects are then stored (and pickled) once."""
+    """A copy of a small tree with its strings interned."""
     if isinstance(value, str):
         return sys.intern(value)
     if isinstance(value, dict):
@@ -219,8 +283,29 @@ def _interned_tree(value: Any) -> Any:
     return value
 
 
+def _copy_kept(source: dict, target: dict, tree: KeepTree) -> None:
+    """What :func:`_copy_path` does for each path of the tree, walking shared prefixes once."""
+    for key, (how, sub) in tree.items():
+        if key not in source:
+            continue
+        value = source[key]
+        if how == WHOLE:
+            target[key] = _interned_tree(value)
+        elif how == EACH:
+            if isinstance(value, list):
+                items = target.setdefault(key, [{} for _ in value])
+                if sub and isinstance(items, list) and len(items) == len(value):
+                    for item_source, item_target in zip(value, items, strict=True):
+                        if isinstance(item_source, dict) and isinstance(item_target, dict):
+                            _copy_kept(item_source, item_target, sub)
+        elif isinstance(value, dict):
+            child = target.setdefault(key, {})
+            if isinstance(child, dict):
+                _copy_kept(value, child, sub)
+
+
 def _copy_path(source: Any, target: dict, path: Sequence[str]) -> None:
-    """Copy source[path] into target, creating the dicts (and, for "*", lists) on the way."""
+    """Copy source[path] into target (interned), creating the dicts (and, for "*", lists) on the way."""
     key, rest = path[0], path[1:]
     if key == "*":
         return
@@ -228,7 +313,7 @@ def _copy_path(source: Any, target: dict, path: Sequence[str]) -> None:
         return
     value = source[key]
     if not rest:
-        target[key] = value
+        target[key] = _interned_tree(value)
     elif rest[0] == "*":
         if isinstance(value, list):
             items = target.setdefault(key, [{} for _ in value])
@@ -257,20 +342,26 @@ def _check_error(c: Check, resource: Resource, exc: Exception) -> InputError:
     )
 
 
-def apply_suppressions(findings: list[Finding], config: Config, today: dt.date) -> None:
-    by_id = {c.id: c for c in all_checks()}
+def apply_suppressions(findings: list[Finding], config: Config, today: dt.date, checks: dict[str, Check] | None = None) -> None:
+    """Mark the findings that an annotation or a configured suppression covers (``checks``:
+    the checks by id, when the caller has them at hand)."""
+    by_id = checks if checks is not None else {c.id: c for c in all_checks()}
+    rules = config.suppressions
     ignores: dict[int, list[tuple[str, Any]]] = {}  # per resource: its findings share them
     for finding in findings:
-        check = by_id[finding.check_id]
         key = id(finding.resource)
-        if key not in ignores:
-            ignores[key] = list(_ignore_annotations(finding.resource))
-        annotation = _annotation_suppression(finding, check, ignores[key]) if ignores[key] else None
+        annotations = ignores.get(key)
+        if annotations is None:
+            annotations = ignores[key] = list(_ignore_annotations(finding.resource))
+        if not annotations and not rules:
+            continue  # the usual case: nothing can suppress it
+        check = by_id[finding.check_id]
+        annotation = _annotation_suppression(finding, check, annotations) if annotations else None
         if annotation:
             finding.suppressed = True
             finding.suppression = annotation
             continue
-        for rule in config.suppressions:
+        for rule in rules:
             if not rule.matches(finding, check):
                 continue
             if rule.expired(today):
@@ -294,10 +385,10 @@ def _annotation_suppression(finding: Finding, check: Check, annotations: list[tu
     return None
 
 
-def _ignore_annotations(resource: Resource) -> Iterator[tuple[str, Any]]:
+def _ignore_annotations(resource: Resource, key: str | None = None) -> Iterator[tuple[str, Any]]:
     """The ``ignore-check.kubeward.io/`` annotations of an object and its pod template."""
     sources = [resource.metadata.get("annotations")]
-    key = kind_key(resource)
+    key = kind_key(resource) if key is None else key
     if key in POD_SPEC_PATHS:
         sources.append(dig(resource.obj, *template_meta_path(key), "annotations"))
     for found in sources:

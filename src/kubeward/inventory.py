@@ -9,8 +9,8 @@ and the value is treated as absent.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
 from .model import Path, Resource
 from .model import format_path as _fmt
@@ -47,6 +47,7 @@ CRD_WORKLOADS: dict[str, Path] = {
 POD_SPEC_PATHS: dict[str, Path] = {**BUILTIN_WORKLOADS, **CRD_WORKLOADS}
 WORKLOADS = frozenset(POD_SPEC_PATHS)
 CONTAINER_FIELDS = ("initContainers", "containers", "ephemeralContainers")
+T = TypeVar("T")
 
 
 def kind_key(resource: Resource) -> str:
@@ -63,13 +64,13 @@ def kind_key(resource: Resource) -> str:
 
 def dig(obj: Any, *keys: str | int) -> Any:
     """obj[k1][k2]... or None when any step is missing or of the wrong type."""
-    for key in keys:
-        if isinstance(key, int):
-            if not isinstance(obj, list) or key >= len(obj):
-                return None
-        elif not isinstance(obj, dict):
+    for key in keys:  # one test per step for the common case (a str key into a dict): dig runs ~25 times per resource
+        if isinstance(obj, dict) and not isinstance(key, int):
+            obj = obj.get(key)
+        elif isinstance(obj, list) and isinstance(key, int) and key < len(obj):
+            obj = obj[key]
+        else:
             return None
-        obj = obj[key] if isinstance(key, int) else obj.get(key)
     return obj
 
 
@@ -80,31 +81,24 @@ def mapping(value: Any) -> dict[str, Any]:
 class Container:
     """One container (init, regular or ephemeral) with its path in the resource."""
 
-    __slots__ = ("data", "path", "field")
+    # name and securityContext are read by nearly every check (~60 per workload): set
+    # once here rather than recomputed by a property on each access
+    __slots__ = ("data", "path", "field", "name", "security_context", "is_ephemeral")
 
     def __init__(self, data: dict[str, Any], path: Path, field: str):
         self.data = data
         self.path = path
         self.field = field  # initContainers / containers / ephemeralContainers
-
-    @property
-    def name(self) -> str:
-        name = self.data.get("name")
-        return name if isinstance(name, str) else f"#{self.path[-1]}"
+        name = data.get("name")
+        self.name: str = name if isinstance(name, str) else f"#{path[-1]}"
+        self.security_context: dict[str, Any] = mapping(data.get("securityContext"))
+        self.is_ephemeral = field == "ephemeralContainers"
 
     def get(self, *keys: str | int) -> Any:
         return dig(self.data, *keys)
 
     def at(self, *keys: str | int) -> Path:
         return (*self.path, *keys)
-
-    @property
-    def security_context(self) -> dict[str, Any]:
-        return mapping(self.data.get("securityContext"))
-
-    @property
-    def is_ephemeral(self) -> bool:
-        return self.field == "ephemeralContainers"
 
 
 # (path from the pod spec, holds a list?, field name) of the containers of custom
@@ -152,7 +146,18 @@ CONTAINER_SOURCES = {
 class PodSpec:
     """The pod spec of a workload, and where it sits in the resource."""
 
-    __slots__ = ("resource", "spec", "path", "template_meta", "problems", "sources", "_containers")
+    __slots__ = (
+        "resource",
+        "spec",
+        "path",
+        "template_meta",
+        "problems",
+        "sources",
+        "security_context",
+        "memo",
+        "_containers",
+        "_volumes",
+    )
 
     def __init__(
         self,
@@ -168,7 +173,11 @@ class PodSpec:
         self.template_meta = template_meta
         self.sources = sources
         self.problems: list[str] = []
+        self.security_context: dict[str, Any] = mapping(spec.get("securityContext"))
+        # facts several checks derive from this pod (images, hostPath volumes...): see cached()
+        self.memo: dict[str, Any] = {}
         self._containers: list[Container] | None = None
+        self._volumes: list[tuple[int, dict[str, Any]]] | None = None
 
     def get(self, *keys: str | int) -> Any:
         return dig(self.spec, *keys)
@@ -176,9 +185,13 @@ class PodSpec:
     def at(self, *keys: str | int) -> Path:
         return (*self.path, *keys)
 
-    @property
-    def security_context(self) -> dict[str, Any]:
-        return mapping(self.spec.get("securityContext"))
+    def cached(self, key: str, compute: Callable[[PodSpec], T]) -> T:
+        """``compute(self)``, computed once per pod: for facts that several checks read."""
+        try:
+            return self.memo[key]
+        except KeyError:
+            value = self.memo[key] = compute(self)
+            return value
 
     def containers(self) -> list[Container]:
         """Every container: init, regular and ephemeral, in that order."""
@@ -205,19 +218,22 @@ class PodSpec:
                 else:
                     self.problems.append(f"{_fmt(self.at(*rel, i))} must be an object, not {type(item).__name__}")
 
-    def volumes(self) -> Iterator[tuple[int, dict[str, Any]]]:
-        items = self.spec.get("volumes")
-        if isinstance(items, list):
-            for i, item in enumerate(items):
-                if isinstance(item, dict):
-                    yield i, item
-        elif items is not None:
-            self.problems.append(f"{_fmt(self.at('volumes'))} must be a list, not {type(items).__name__}")
+    def volumes(self) -> list[tuple[int, dict[str, Any]]]:
+        """(index, volume) of every volume that is an object."""
+        if self._volumes is None:
+            items = self.spec.get("volumes")
+            if isinstance(items, list):
+                self._volumes = [(i, item) for i, item in enumerate(items) if isinstance(item, dict)]
+            else:
+                self._volumes = []
+                if items is not None:
+                    self.problems.append(f"{_fmt(self.at('volumes'))} must be a list, not {type(items).__name__}")
+        return self._volumes
 
 
-def pod_spec_of(resource: Resource) -> PodSpec | None:
-    """The pod spec of a workload resource, or None for other kinds."""
-    key = kind_key(resource)
+def pod_spec_of(resource: Resource, key: str | None = None) -> PodSpec | None:
+    """The pod spec of a workload resource, or None for other kinds (``key``: its kind key, if known)."""
+    key = kind_key(resource) if key is None else key
     spec_path = POD_SPEC_PATHS.get(key)
     if spec_path is None:
         return None

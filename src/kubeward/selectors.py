@@ -97,3 +97,55 @@ class LabelIndex(Generic[T]):
         match_labels = selector.get("matchLabels")
         required = match_labels if isinstance(match_labels, dict) else {}
         return [item for labels, item in self._candidates(namespace, required) if selector_matches(selector, labels)]
+
+
+class SelectorIndex:
+    """LabelSelectors (of one namespace, say), found by a label they require.
+
+    ``selects(labels)`` answers ``any(selector_matches(s, labels) for s in selectors)``
+    but tests only the selectors that could select those labels: each selector with
+    matchLabels is filed under one of its (key, value) pairs, which a selected object
+    must carry. Checking every workload against every selector of its namespace grew
+    with the square of the input (3.4 s of a 100k-resource scan for KW-O005).
+    """
+
+    def __init__(self, selectors: Iterable[Any] = ()):
+        self.by_label: dict[tuple[Any, Any], list[Any]] = {}
+        self.others: list[Any] = []  # no (hashable) matchLabels pair to file them under
+        for selector in selectors:
+            self.add(selector)
+
+    def add(self, selector: Any) -> None:
+        required = _required_label(selector)
+        if required is None:
+            self.others.append(selector)
+        else:
+            self.by_label.setdefault(required, []).append(selector)
+
+    def selects(self, labels: Any) -> bool:
+        """Does any of the selectors select an object with these labels?"""
+        if any(selector_matches(s, labels) for s in self.others):
+            return True
+        if not isinstance(labels, dict):
+            return False  # selector_matches reads them as {}: only selectors without matchLabels select them
+        for item in labels.items():
+            try:
+                candidates = self.by_label.get(item)
+            except TypeError:  # an unhashable value: no selector is filed under it
+                continue
+            if candidates and any(selector_matches(s, labels) for s in candidates):
+                return True
+        return False
+
+
+def _required_label(selector: Any) -> tuple[Any, Any] | None:
+    """A (key, value) label that every object the selector selects carries, if it has one."""
+    match_labels = selector.get("matchLabels") if isinstance(selector, dict) else None
+    if not isinstance(match_labels, dict) or not match_labels:
+        return None
+    pair = next(iter(match_labels.items()))
+    try:
+        hash(pair)
+    except TypeError:
+        return None
+    return pair

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
+import functools
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -20,6 +21,7 @@ class ImageRef(NamedTuple):
     digest: str | None
 
 
+@functools.lru_cache(maxsize=4096)  # a repository names a few images many times, and six checks parse each
 def parse_image(image: str) -> ImageRef:
     """Split ``registry/repo:tag@digest`` into its parts (no normalisation)."""
     name, _, digest = image.partition("@")
@@ -48,11 +50,7 @@ def parse_image(image: str) -> ImageRef:
     tags=("images",),
 )
 def image_tag_latest(pod: PodSpec) -> Iterator[Violation]:
-    for c in pod.containers():
-        image = c.data.get("image")
-        if not isinstance(image, str) or not image:
-            continue
-        ref = parse_image(image)
+    for c, image, ref in _images(pod):
         if ref.digest:
             continue
         if ref.tag is None:
@@ -100,12 +98,18 @@ def image_matches(image: str, globs: tuple[str, ...]) -> str | None:
     return next((g for g in globs if any(fnmatch.fnmatchcase(f, g) for f in forms)), None)
 
 
-def _images(pod: PodSpec) -> Iterator[tuple[Container, str, ImageRef]]:
+def _images(pod: PodSpec) -> list[tuple[Container, str, ImageRef]]:
     """(container, image, parsed image) for every container that names an image."""
+    return pod.cached("images", _find_images)
+
+
+def _find_images(pod: PodSpec) -> list[tuple[Container, str, ImageRef]]:
+    found = []
     for c in pod.containers():
         image = c.data.get("image")
         if isinstance(image, str) and image:
-            yield c, image, parse_image(image)
+            found.append((c, image, parse_image(image)))
+    return found
 
 
 def _pull_policy(c: Container, ref: ImageRef) -> tuple[str, bool]:

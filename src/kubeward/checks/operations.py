@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..inventory import WORKLOADS, Container, Inventory, PodSpec, dig, mapping
 from ..model import Resource, Severity, Violation
-from ..selectors import selector_matches
+from ..selectors import SelectorIndex, selector_matches
 from .registry import check
 
 if TYPE_CHECKING:
@@ -91,7 +91,7 @@ def _probed_containers(pod: PodSpec) -> list[Container]:
 )
 def liveness_probe_missing(pod: PodSpec) -> Iterator[Violation]:
     for c in _probed_containers(pod):
-        if not isinstance(c.get("livenessProbe"), dict):
+        if not isinstance(c.data.get("livenessProbe"), dict):
             yield Violation(c.at("livenessProbe"), f"container {c.name!r} has no livenessProbe", c.name)
 
 
@@ -115,7 +115,7 @@ def liveness_probe_missing(pod: PodSpec) -> Iterator[Violation]:
 )
 def readiness_probe_missing(pod: PodSpec) -> Iterator[Violation]:
     for c in _probed_containers(pod):
-        if not isinstance(c.get("readinessProbe"), dict):
+        if not isinstance(c.data.get("readinessProbe"), dict):
             yield Violation(c.at("readinessProbe"), f"container {c.name!r} has no readinessProbe", c.name)
 
 
@@ -148,7 +148,7 @@ def _probe_key(probe: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
 )
 def identical_probes(pod: PodSpec) -> Iterator[Violation]:
     for c in _probed_containers(pod):
-        live, ready = c.get("livenessProbe"), c.get("readinessProbe")
+        live, ready = c.data.get("livenessProbe"), c.data.get("readinessProbe")
         if isinstance(live, dict) and isinstance(ready, dict):
             key = _probe_key(live)
             if key[0] and key == _probe_key(ready):
@@ -211,18 +211,19 @@ def single_replica(pod: PodSpec) -> Iterator[Violation]:
     tags=TAGS,
 )
 def pdb_missing(inventory: Inventory) -> Iterator[tuple[Resource, Violation]]:
-    selectors: dict[str, list[Any]] = {}
+    selectors: dict[str, SelectorIndex] = {}
     for pdb in inventory.kinds("PodDisruptionBudget"):
         selector = dig(pdb.obj, "spec", "selector")
         if pdb.api_version == "policy/v1beta1" and selector == {}:
             continue  # in v1beta1 an empty selector selects nothing
-        selectors.setdefault(pdb.namespace, []).append(selector)
+        selectors.setdefault(pdb.namespace, SelectorIndex()).add(selector)
     for resource in inventory.kinds(*sorted(REPLICATED)):
         replicas = _replicas(resource.obj)
         if replicas is None or replicas < 2:
             continue
         labels = dig(resource.obj, "spec", "template", "metadata", "labels")
-        if not any(selector_matches(s, labels) for s in selectors.get(resource.namespace, ())):
+        index = selectors.get(resource.namespace)
+        if index is None or not index.selects(labels):
             where = f"namespace {resource.namespace!r}" if resource.namespace else "its namespace"
             message = f"{replicas} replicas but no PodDisruptionBudget in {where} selects their pods"
             yield resource, Violation(("spec", "replicas"), message)

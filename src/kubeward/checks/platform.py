@@ -157,7 +157,9 @@ def dashboard_skip_login(pod: PodSpec) -> Iterator[Violation]:
         for field in ("command", "args"):
             items = c.data.get(field)
             for i, item in enumerate(items if isinstance(items, list) else []):
-                words = item.split() if isinstance(item, str) else ()  # also "sh -c '... --flag'"
+                if not isinstance(item, str) or not any(flag in item for flag in DASHBOARD_FLAGS):
+                    continue  # most arguments name neither flag: skip them without splitting them into words
+                words = item.split()  # also "sh -c '... --flag'"
                 for flag, effect in DASHBOARD_FLAGS.items():
                     if any(_flag_enabled(w.strip("'\""), flag) for w in words):
                         yield Violation(c.at(field, i), f"container {c.name!r} runs with {flag}: it {effect}", c.name)

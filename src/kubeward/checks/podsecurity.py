@@ -125,10 +125,11 @@ def _pss_check(pss_id: str) -> Callable[[PodSpec, object], Iterator[Violation]]:
         verdict = fn(pod) if fn is not None else None
         if verdict is None:
             return
-        taken = {path for other in deferred if (v := other(pod)) is not None for path, _ in v.fields}
+        taken = {path for other in deferred if (v := other(pod)) is not None for path, _ in v.fields} if deferred else ()
+        message = verdict.message
         for path, container in verdict.fields:
             if path not in taken:
-                yield Violation(path, verdict.message, container)
+                yield Violation(path, message, container)
 
     run.__name__ = run.__qualname__ = f"pss_{pss_id}"
     return run

@@ -96,10 +96,15 @@ def ephemeral_storage_limit(pod: PodSpec) -> Iterator[Violation]:
 )
 def limits_below_requests(pod: PodSpec) -> Iterator[Violation]:
     for c in _resource_containers(pod):
-        limits, requests = c.get("resources", "limits"), c.get("resources", "requests")
+        resources = c.data.get("resources")
+        if not isinstance(resources, dict):
+            continue
+        limits, requests = resources.get("limits"), resources.get("requests")
         if not isinstance(limits, dict) or not isinstance(requests, dict):
             continue
         for name in BOUNDED:
+            if limits.get(name) is None or requests.get(name) is None:
+                continue  # nothing to compare (and nothing to parse)
             limit, request = parse_quantity(limits.get(name)), parse_quantity(requests.get(name))
             if limit is not None and request is not None and limit < request:
                 yield Violation(

@@ -145,6 +145,15 @@ TRIGGER = re.compile(
     r"(?i)akia|asia|gh[pousr]_|github_pat_|glpat-|xox[baprs]-|k_live_|aiza|eyj|accountkey=|private key|://|bearer|basic"
     r"|pass|pwd|secret|token|key|credential"
 )
+# TRIGGER without (?i), for lower-cased ASCII text: 5x faster than the case-insensitive
+# search (~1 us instead of ~5 us per annotation, env or data value) and, on ASCII, the same
+_TRIGGER_LOWER = re.compile(TRIGGER.pattern.removeprefix("(?i)"))
+
+
+def _triggered(text: str) -> bool:
+    if text.isascii():
+        return _TRIGGER_LOWER.search(text.lower()) is not None
+    return TRIGGER.search(text) is not None  # (?i) also folds non-ASCII letters (K for k, ſ for s)
 
 
 def name_words(name: str) -> list[str]:
@@ -337,7 +346,7 @@ def find_in_text(text: Any, *, flags: bool = False) -> list[Credential]:
 
     ``flags``: also read ``--password VALUE`` (two words), for command lines.
     """
-    if not isinstance(text, str) or len(text) < 8 or not TRIGGER.search(text):
+    if not isinstance(text, str) or len(text) < 8 or not _triggered(text):
         return []
     hits = sorted(_pattern_hits(text), key=lambda h: (h[0], -h[1]))
     hits += sorted(_assignment_hits(text, flags), key=lambda h: h[0])
@@ -356,6 +365,28 @@ def find_in_value(name: Any, value: Any) -> list[Credential]:
     """The credentials in ``value``, held under ``name`` (an env var, a data key, an annotation)."""
     if not isinstance(value, str):
         return []
+    if len(value) <= MEMO_CHARS and (name is None or isinstance(name, str)):
+        return list(_find_in_short_value(name, value))
+    return _find_in_value(name, value)
+
+
+# The same short values (LOG_LEVEL=info, Helm's and Prometheus' annotations, "--port=8080")
+# recur on most workloads of a repository: judging each (name, value) once saves ~5 us per
+# workload. Credentials are immutable; only short values are kept, so the memory is bounded.
+MEMO_CHARS = 256
+
+
+@functools.lru_cache(maxsize=8192)
+def _find_in_short_value(name: str | None, value: str) -> tuple[Credential, ...]:
+    return tuple(_find_in_value(name, value))
+
+
+@functools.lru_cache(maxsize=8192)
+def _find_in_short_text(text: str, flags: bool) -> tuple[Credential, ...]:
+    return tuple(find_in_text(text, flags=flags))
+
+
+def _find_in_value(name: Any, value: str) -> list[Credential]:
     found = find_in_text(value)
     if not found and "\n" not in value.strip() and isinstance(name, str):
         cred = judge_named(name, value)
@@ -408,7 +439,7 @@ def _items(value: Any) -> Iterator[tuple[int, dict[str, Any]]]:
 )
 def secret_env_var(pod: PodSpec) -> Iterator[Violation]:
     for c in pod.containers():
-        for i, env in _items(c.get("env")):
+        for i, env in _items(c.data.get("env")):
             ref = mapping(mapping(env.get("valueFrom")).get("secretKeyRef"))
             if ref:
                 where = f"secret {ref.get('name')!r} key {ref.get('key')!r}"
@@ -438,7 +469,7 @@ def secret_env_var(pod: PodSpec) -> Iterator[Violation]:
 )
 def secret_envfrom(pod: PodSpec) -> Iterator[Violation]:
     for c in pod.containers():
-        for i, source in _items(c.get("envFrom")):
+        for i, source in _items(c.data.get("envFrom")):
             ref = source.get("secretRef")
             if isinstance(ref, dict):
                 yield Violation(
@@ -468,7 +499,7 @@ def secret_envfrom(pod: PodSpec) -> Iterator[Violation]:
 )
 def credentials_in_env(pod: PodSpec) -> Iterator[Violation]:
     for c in pod.containers():
-        for i, env in _items(c.get("env")):
+        for i, env in _items(c.data.get("env")):
             found = find_in_value(env.get("name"), env.get("value"))
             if found:
                 yield Violation(
@@ -538,10 +569,14 @@ def _annotation_violations(annotations: Any, base: Path, where: str) -> Iterator
 )
 def credentials_in_annotations(subject: PodSpec | Resource) -> Iterator[Violation]:
     resource = subject.resource if isinstance(subject, PodSpec) else subject
-    yield from _annotation_violations(resource.metadata.get("annotations"), ("metadata", "annotations"), "annotation")
+    annotations = resource.metadata.get("annotations")
+    if annotations:  # (most objects have none: no generator to start)
+        yield from _annotation_violations(annotations, ("metadata", "annotations"), "annotation")
     if isinstance(subject, PodSpec) and len(subject.path) > 1:  # a Pod's template is the Pod itself
-        base = (*subject.path[:-1], "metadata", "annotations")
-        yield from _annotation_violations(subject.template_meta.get("annotations"), base, "pod template annotation")
+        annotations = subject.template_meta.get("annotations")
+        if annotations:
+            base = (*subject.path[:-1], "metadata", "annotations")
+            yield from _annotation_violations(annotations, base, "pod template annotation")
 
 
 def _secret_keys(data: dict[str, Any], encoded: bool) -> list[str]:
@@ -621,7 +656,7 @@ def secret_volume_not_readonly(pod: PodSpec) -> Iterator[Violation]:
     if not secret_volumes:
         return
     for c in pod.containers():
-        for j, mount in _items(c.get("volumeMounts")):
+        for j, mount in _items(c.data.get("volumeMounts")):
             name = mount.get("name")
             if isinstance(name, str) and name in secret_volumes and mount.get("readOnly") is not True:
                 yield Violation(
@@ -690,13 +725,19 @@ def secret_volume_permissive_mode(pod: PodSpec) -> Iterator[Violation]:
             yield Violation(path, _mode_message(what, mode))
 
 
+_FLAG = re.compile(r"--?([A-Za-z][\w.-]*)")
+
+
 def _arg_credentials(items: list[Any]) -> Iterator[tuple[int, list[Credential]]]:
     """(index, credentials) per command/args item: "--password=x", "--password" "x", shell lines, URLs."""
     for i, item in enumerate(items):
-        found = find_in_text(item, flags=True)
+        if isinstance(item, str) and len(item) <= MEMO_CHARS:
+            found: list[Credential] = list(_find_in_short_text(item, True))
+        else:
+            found = find_in_text(item, flags=True)
         previous = items[i - 1] if i else None
         if not found and isinstance(item, str) and isinstance(previous, str) and not item.startswith("-"):
-            flag = re.fullmatch(r"--?([A-Za-z][\w.-]*)", previous)  # "--token", "abc" as two items
+            flag = _FLAG.fullmatch(previous)  # "--token", "abc" as two items
             cred = judge_named(flag.group(1), item) if flag else None
             found = [cred] if cred else []
         if found:
@@ -722,7 +763,7 @@ def _arg_credentials(items: list[Any]) -> Iterator[tuple[int, list[Credential]]]
 def credentials_in_args(pod: PodSpec) -> Iterator[Violation]:
     for c in pod.containers():
         for field_ in ("command", "args"):
-            items = c.get(field_)
+            items = c.data.get(field_)
             for i, found in _arg_credentials(items if isinstance(items, list) else []):
                 yield Violation(
                     c.at(field_, i), f"container {c.name!r} {field_}[{i}] holds a credential: {_summary(found)}", c.name

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import posixpath
 import re
 from collections.abc import Iterator
@@ -44,9 +45,13 @@ def read_only_root_filesystem(pod: PodSpec) -> Iterator[Violation]:
             )
 
 
-def resource_containers(pod: PodSpec) -> Iterator[Container]:
+def resource_containers(pod: PodSpec) -> list[Container]:
     # ephemeral containers may not set resources at all
-    return (c for c in pod.containers() if not c.is_ephemeral)
+    return pod.cached("resource_containers", _resource_containers)
+
+
+def _resource_containers(pod: PodSpec) -> list[Container]:
+    return [c for c in pod.containers() if not c.is_ephemeral]
 
 
 @check(
@@ -286,7 +291,12 @@ def fs_group_root(pod: PodSpec) -> Iterator[Violation]:
 
 def _covered_by_pss(config: Any, pss_id: str) -> bool:
     """Does the configured Pod Security evaluation include ``pss_id``? Its KW-P check then reports the same fact."""
-    return pss_id in dict(pss.checks_for(config.pss_level, config.pss_version))
+    return pss_id in _pss_ids(config.pss_level, config.pss_version)
+
+
+@functools.cache  # asked for every workload: build the set once per level and version
+def _pss_ids(level: str, version: pss.Version) -> frozenset[str]:
+    return frozenset(i for i, _ in pss.checks_for(level, version))
 
 
 def _capability(value: Any) -> str:
@@ -464,13 +474,19 @@ def _normalise(path: str) -> str:
     return posixpath.normpath(re.sub("/+", "/", path))
 
 
-def _host_paths(pod: PodSpec) -> Iterator[tuple[int, str, str]]:
+def _host_paths(pod: PodSpec) -> list[tuple[int, str, str]]:
     """(index, volume name, normalised path) of each hostPath volume."""
+    return pod.cached("host_paths", _find_host_paths)
+
+
+def _find_host_paths(pod: PodSpec) -> list[tuple[int, str, str]]:
+    found = []
     for i, volume in pod.volumes():
         path = dig(volume, "hostPath", "path")
         if isinstance(path, str) and path:
             name = volume.get("name")
-            yield i, name if isinstance(name, str) else f"#{i}", _normalise(path)
+            found.append((i, name if isinstance(name, str) else f"#{i}", _normalise(path)))
+    return found
 
 
 @check(
@@ -556,6 +572,8 @@ def sensitive_host_path(pod: PodSpec) -> Iterator[Violation]:
 )
 def host_path_writable(pod: PodSpec) -> Iterator[Violation]:
     host = {name: path for _, name, path in _host_paths(pod)}
+    if not host:
+        return
     for c in pod.containers():
         mounts = c.data.get("volumeMounts")
         for j, mount in enumerate(mounts if isinstance(mounts, list) else ()):

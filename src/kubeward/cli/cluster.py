@@ -83,10 +83,10 @@ def run_cluster(
             _error(f"{save}: cannot write the snapshot: {exc.strerror or exc}")
             return EXIT_ERROR
 
-    def scan(checks, config, sink):
+    def scan(checks, config, stream):
         from ..runner import scan_resources
 
-        return scan_resources(collection.resources, checks, config, sink=sink)
+        return scan_resources(collection.resources, checks, config, sink=stream.add if stream is not None else None)
 
     return run_report(
         scan,

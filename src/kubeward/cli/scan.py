@@ -39,11 +39,22 @@ def run_scan(
 
     from ..sources.cluster import snapshot_kubernetes_version
 
-    def scan(checks, config, sink):
+    def scan(checks, config, stream):
         from ..runner import scan_paths
 
+        # a report that can encode its items where the findings are made (JSON, SARIF,
+        # the plain table) gets them encoded by the scan workers: the main process only writes
+        encode = getattr(stream, "encoder", None)
+        sink = None if stream is None else stream.add if encode is None else stream.add_encoded
         return scan_paths(
-            paths, checks, config, jobs=jobs, max_file_bytes=max_file_bytes, helm_values=list(helm_values), sink=sink
+            paths,
+            checks,
+            config,
+            jobs=jobs,
+            max_file_bytes=max_file_bytes,
+            helm_values=list(helm_values),
+            sink=sink,
+            encode=encode,
         )
 
     return run_report(
@@ -111,7 +122,7 @@ def run_report(
     loaded=None,
     default_kubernetes_version=None,
 ) -> int:
-    """Configure, run ``scan(checks, config, sink) -> ScanResult``, write the report and
+    """Configure, run ``scan(checks, config, stream) -> ScanResult``, write the report and
     return the exit status: what `scan` and `cluster` share. ``loaded`` is an already
     loaded (config, checks) pair."""
     logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING, format="kubeward: %(message)s", stream=sys.stderr)
@@ -165,7 +176,7 @@ def _scan_and_report(out, fmt, options, scan, checks, config):
         writer.write(result, out, **options)
         return result
     stream = stream_class(out, checks, **options)
-    result = scan(checks, config, stream.add)
+    result = scan(checks, config, stream)
     stream.end(result)
     return result
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 from pathlib import PurePath
 from typing import TextIO
 
 from .. import __version__
 from ..engine import ScanResult
 from ..model import Finding, Severity
-from . import ITEMS, JsonItems, render_with
+from . import ITEMS, JsonItems, encode_items, render_with
 
 SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 INFO_URI = "https://github.com/kubeward/kubeward"
@@ -53,28 +54,48 @@ def _rule(check) -> dict:
     }
 
 
-def _result(f: Finding, rule_index: int, check) -> dict:
-    res = f.resource
-    location: dict = {"physicalLocation": {"artifactLocation": {"uri": _uri(res.file)}}}
+def _result(f: Finding, rule_index: int, remediation: str, uri: str, ref: str) -> dict:
+    path = f.path_str
+    location: dict = {"physicalLocation": {"artifactLocation": {"uri": uri}}}
     if f.line:
         location["physicalLocation"]["region"] = {"startLine": f.line}
-    location["logicalLocations"] = [
-        {"name": f.path_str or res.ref, "fullyQualifiedName": f"{res.ref}:{f.path_str}", "kind": "object"}
-    ]
-    fingerprint = hashlib.sha256(f"{f.check_id}|{res.ref}|{f.path_str}".encode()).hexdigest()[:32]
+    location["logicalLocations"] = [{"name": path or ref, "fullyQualifiedName": f"{ref}:{path}", "kind": "object"}]
+    fingerprint = hashlib.sha256(f"{f.check_id}|{ref}|{path}".encode()).hexdigest()[:32]
     out: dict = {
         "ruleId": f.check_id,
         "ruleIndex": rule_index,
         "level": LEVELS[f.severity],
-        "message": {"text": f"{res.ref}: {f.message}. {check.remediation}".strip()},
+        "message": {"text": f"{ref}: {f.message}. {remediation}".strip()},
         "locations": [location],
         "partialFingerprints": {"kubeward/v1": fingerprint},
-        "properties": {"severity": str(f.severity), "resource": res.ref, "path": f.path_str},
+        "properties": {"severity": str(f.severity), "resource": ref, "path": path},
     }
     if f.suppressed:
         kind = "inSource" if f.suppression and "(annotation " in f.suppression else "external"
         out["suppressions"] = [{"kind": kind, "justification": f.suppression or ""}]
     return out
+
+
+class Encoder:
+    """Findings -> the text of their results in the log. Picklable (it holds the
+    rules' indexes and texts, not the checks), so scan workers encode their own
+    findings and the main process only writes the text."""
+
+    def __init__(self, checks: list, prefix: str):
+        self.rules = {c.id: (i, c.remediation) for i, c in enumerate(checks)}
+        self.prefix = prefix
+
+    def __call__(self, findings: list[Finding]) -> bytearray:
+        wheres: dict[int, tuple[str, str]] = {}  # per resource: (uri, ref), shared by its findings
+
+        def items() -> Iterator[dict]:
+            for f in findings:
+                where = wheres.get(id(f.resource))
+                if where is None:
+                    where = wheres[id(f.resource)] = (_uri(f.resource.file), f.resource.ref)
+                yield _result(f, *self.rules[f.check_id], *where)
+
+        return encode_items(items(), self.prefix)
 
 
 def _log(checks: list, errors: list | None) -> dict:
@@ -112,11 +133,16 @@ class Stream:
 
     def __init__(self, out: TextIO, checks: list, **_: object):
         self.checks = sorted(checks, key=lambda c: c.id)
-        self.index = {c.id: i for i, c in enumerate(self.checks)}
         self.items = JsonItems(out, _log(self.checks, None))
+        self.encoder = Encoder(self.checks, self.items.prefix)
 
     def add(self, findings: list[Finding]) -> None:
-        self.items.add(_result(f, self.index[f.check_id], self.checks[self.index[f.check_id]]) for f in findings)
+        for start in range(0, len(findings), 1000):  # bounded text, however many findings
+            self.add_encoded(self.encoder(findings[start : start + 1000]))
+
+    def add_encoded(self, data: bytes | bytearray) -> None:
+        """Add findings that :attr:`encoder` encoded (in a scan worker, say)."""
+        self.items.add_encoded(data)
 
     def end(self, result: ScanResult) -> None:
         self.items.close(_log(self.checks, result.errors))
