@@ -266,6 +266,11 @@ class Assessment:
         self.model = RbacModel.of(inventory)
         self.usage = service_account_usage(inventory, self.model)
         self.workload_namespaces = {r.namespace for r in inventory.kinds(*_workload_kinds())} | {ns for ns, _ in self.usage}
+        self._usage_by_ns: dict[str, list[Usage]] = defaultdict(list)
+        for (namespace, _), usages in self.usage.items():
+            self._usage_by_ns[namespace].extend(usages)
+        self._reach: dict[Subject, tuple[list[Usage], bool]] = {}
+        self._exposed: dict[Subject, list[Usage]] = {}
         self.hits: list[Hit] = []
         for binding in self.model.bindings:
             for index, subject in binding.subjects:
@@ -281,6 +286,12 @@ class Assessment:
     def reach(self, subject: Subject) -> tuple[list[Usage], bool]:
         """The workloads that run as the subject (or as a member of it), and whether the
         input holds workloads of the namespaces concerned at all."""
+        found = self._reach.get(subject)
+        if found is None:  # groups reach thousands of workloads: work each subject out once
+            found = self._reach[subject] = self._find_reach(subject)
+        return found
+
+    def _find_reach(self, subject: Subject) -> tuple[list[Usage], bool]:
         sa = service_account(subject.name) if subject.kind == "User" else None
         if subject.kind == "ServiceAccount" or sa:
             sa = sa or subject
@@ -292,7 +303,7 @@ class Assessment:
             return [u for usages in self.usage.values() for u in usages], bool(self.workload_namespaces)
         if name.startswith(SA_GROUP_PREFIX):
             ns = name[len(SA_GROUP_PREFIX) :]
-            return [u for (n, _), usages in self.usage.items() if n == ns for u in usages], ns in self.workload_namespaces
+            return list(self._usage_by_ns.get(ns, ())), ns in self.workload_namespaces
         return [], False
 
     def _assess(self, grant: Grant) -> None:
@@ -318,7 +329,9 @@ class Assessment:
         if not risky:
             return
         labels = "; ".join(h.label for h in risky)
-        exposed = [u for u in reach if u.mounted and u.exposed]
+        exposed = self._exposed.get(subject)
+        if exposed is None:
+            exposed = self._exposed[subject] = [u for u in reach if u.mounted and u.exposed]
         if exposed:
             names = ", ".join(f"{u.workload.ref} ({'; '.join(u.exposure)})" for u in exposed[:3])
             detail = f": mounted by internet-facing {names}" + (f" and {len(exposed) - 3} more" if len(exposed) > 3 else "")
