@@ -486,5 +486,34 @@ def admission_test(**options):
     sys.exit(run_test(**options))
 
 
+@cli.group("audit")
+def audit_group():
+    """Audit logs: detect attacks, receive the webhook backend, write and check policies, least-privilege RBAC."""
+
+
+def _audit_config_options(fn):
+    fn = click.option("--no-config", is_flag=True, help="Ignore .kubeward.yaml files.")(fn)
+    return click.option(
+        "--config", "config_path", type=click.Path(dir_okay=False), help="Configuration file (its `audit:` section)."
+    )(fn)
+
+
+@audit_group.command("scan")
+@click.argument("logs", nargs=-1, type=click.Path(allow_dash=True), metavar="LOG...")
+@click.option("--since", metavar="TIME", help="Only events at or after TIME (RFC 3339, or a duration back from now: 15m, 2h).")
+@click.option("--until", metavar="TIME", help="Only events at or before TIME.")
+@click.option("-f", "--format", "fmt", type=click.Choice(["table", "jsonl", "json"]), default="table", show_default=True)
+@click.option("--follow", is_flag=True, help="Keep reading the files as they grow, across rotation (Ctrl-C stops).")
+@_audit_config_options
+def audit_scan(**options):
+    """Run the detection rules over audit logs (JSON lines, .gz, EventList JSON; - = stdin).
+
+    Exit status: 0 no alerts, 1 alerts, 2 usage or input error.
+    """
+    from .audit import run_scan
+
+    sys.exit(run_scan(**options))
+
+
 def main() -> None:
     cli(prog_name="kubeward")

@@ -1,0 +1,72 @@
+"""`kubeward audit`: scan audit logs, receive the webhook backend, write and check audit
+policies, and derive least-privilege RBAC from what subjects did."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+import orjson
+
+EXIT_OK, EXIT_ALERTS, EXIT_ERROR = 0, 1, 2
+
+
+def _error(message: str) -> int:
+    click.echo(f"kubeward: error: {message}", err=True)
+    return EXIT_ERROR
+
+
+def load_audit_settings(config_path: str | None, no_config: bool):
+    """The `audit:` settings of the configuration (explicit, or the nearest .kubeward.yaml above the cwd)."""
+    from ..audit.settings import AuditSettings
+    from ..config import discover, load_config
+
+    if config_path:
+        return load_config(Path(config_path)).audit
+    if not no_config:
+        found = discover(Path.cwd())
+        if found is not None:
+            return load_config(found).audit
+    return AuditSettings()
+
+
+def _problems(stats) -> None:
+    for problem in stats.problems:
+        click.echo(f"kubeward: warning: {problem}", err=True)
+    if stats.problem_count > len(stats.problems):
+        click.echo(f"kubeward: warning: {stats.problem_count - len(stats.problems)} more malformed lines", err=True)
+
+
+def run_scan(*, logs, since, until, fmt, follow, config_path, no_config) -> int:
+    from ..audit.scan import alert_line, parse_time, report, scan, table
+    from ..config import ConfigError
+
+    try:
+        settings = load_audit_settings(config_path, no_config)
+        lo = parse_time(since) if since else None
+        hi = parse_time(until) if until else None
+    except (ConfigError, ValueError) as exc:
+        return _error(str(exc))
+    paths = list(logs) or ["-"]
+    if follow and "-" in paths:
+        return _error("--follow needs files, not stdin")
+    streaming = fmt == "jsonl"
+    out = sys.stdout.buffer
+
+    def emit(alert) -> None:
+        out.write(alert_line(alert))
+        out.flush()
+
+    try:
+        result = scan(paths, settings, since=lo, until=hi, follow_files=follow, on_alert=emit if streaming else None)
+    except KeyboardInterrupt:
+        return EXIT_OK
+    if fmt == "json":
+        out.write(orjson.dumps(report(result), option=orjson.OPT_INDENT_2) + b"\n")
+    elif fmt == "table":
+        sys.stdout.write(table(result))
+    _problems(result.stats)
+    if result.stats.files == 0 or any(p.line == 0 and "cannot read" in p.message for p in result.stats.problems):
+        return EXIT_ERROR
+    return EXIT_ALERTS if result.alerts else EXIT_OK
