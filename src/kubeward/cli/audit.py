@@ -70,3 +70,34 @@ def run_scan(*, logs, since, until, fmt, follow, config_path, no_config) -> int:
     if result.stats.files == 0 or any(p.line == 0 and "cannot read" in p.message for p in result.stats.problems):
         return EXIT_ERROR
     return EXIT_ALERTS if result.alerts else EXIT_OK
+
+
+def run_serve(*, tls_cert, tls_key, spool_dir, host, port, client_ca, token_file, alert_webhook, spool_file_mb, spool_keep,
+              max_lag, no_stdout, config_path, no_config) -> int:  # fmt: skip
+    from ..audit.receiver import ReceiverSettings, run
+    from ..config import ConfigError
+
+    try:
+        settings = ReceiverSettings(
+            cert=Path(tls_cert),
+            key=Path(tls_key),
+            spool=Path(spool_dir),
+            host=host,
+            port=port,
+            client_ca=Path(client_ca) if client_ca else None,
+            token_file=Path(token_file) if token_file else None,
+            alert_webhook=alert_webhook,
+            spool_file_bytes=spool_file_mb * 1024 * 1024,
+            spool_keep=spool_keep,
+            max_lag=max_lag,
+            alerts_stdout=not no_stdout,
+            audit=load_audit_settings(config_path, no_config),
+        )
+        run(settings)
+    except ConfigError as exc:
+        return _error(str(exc))
+    except (OSError, ValueError, __import__("ssl").SSLError) as exc:
+        return _error(f"cannot start: {exc}")
+    except KeyboardInterrupt:
+        pass
+    return EXIT_OK

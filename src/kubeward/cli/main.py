@@ -515,5 +515,30 @@ def audit_scan(**options):
     sys.exit(run_scan(**options))
 
 
+@audit_group.command("serve")
+@click.option("--tls-cert", required=True, type=click.Path(dir_okay=False), help="Serving certificate (PEM).")
+@click.option("--tls-key", required=True, type=click.Path(dir_okay=False), help="Private key (PEM).")
+@click.option("--spool-dir", required=True, type=click.Path(file_okay=False), help="Spool, checkpoint and alerts.jsonl.")
+@click.option("--host", default="0.0.0.0", show_default=True, help="Address to listen on.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8443, show_default=True)
+@click.option("--client-ca", type=click.Path(dir_okay=False), help="Require API server client certificates signed by this CA.")
+@click.option("--token-file", type=click.Path(dir_okay=False), help="Require this bearer token (file holds the token).")
+@click.option("--alert-webhook", metavar="URL", help="Also POST alerts (JSON) to this URL.")
+@click.option("--spool-file-mb", type=click.IntRange(1, 65536), default=256, show_default=True, help="Spool file rotation size.")
+@click.option("--spool-keep", type=click.IntRange(0, 10000), default=8, show_default=True, help="Analysed spool files kept.")
+@click.option("--max-lag", type=click.IntRange(1), default=1_000_000, show_default=True, help="429 at this event backlog.")
+@click.option("--no-stdout", is_flag=True, help="Do not print alerts on stdout (they are in SPOOL/alerts.jsonl).")
+@_audit_config_options
+def audit_serve(**options):
+    """Receive the API server's audit webhook backend over HTTPS: spool durably (fsync before 200), analyse, alert.
+
+    Alerts go to SPOOL/alerts.jsonl (exactly once), stdout (JSON lines) and --alert-webhook.
+    GET /metrics (Prometheus), /healthz, /readyz.
+    """
+    from .audit import run_serve
+
+    sys.exit(run_serve(**options))
+
+
 def main() -> None:
     cli(prog_name="kubeward")
