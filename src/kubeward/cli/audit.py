@@ -101,3 +101,38 @@ def run_serve(*, tls_cert, tls_key, spool_dir, host, port, client_ca, token_file
     except KeyboardInterrupt:
         pass
     return EXIT_OK
+
+
+def run_policy_generate(*, output) -> int:
+    from ..audit.policy import recommended_policy
+
+    text = recommended_policy()
+    if output and output != "-":
+        try:
+            Path(output).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            return _error(f"{output}: cannot write: {exc.strerror or exc}")
+    else:
+        sys.stdout.write(text)
+    return EXIT_OK
+
+
+def run_policy_check(*, policy_file, fmt) -> int:
+    from ..audit.policy import PolicyError, check_policy, load_policy_file
+
+    try:
+        issues = check_policy(load_policy_file(policy_file))
+    except PolicyError as exc:
+        return _error(str(exc))
+    if fmt == "json":
+        sys.stdout.buffer.write(
+            orjson.dumps({"file": policy_file, "issues": [i.to_dict() for i in issues]}, option=orjson.OPT_INDENT_2)
+        )
+        sys.stdout.write("\n")
+    else:
+        for issue in issues:
+            click.echo(f"{str(issue.severity).upper():<8} {issue.id}  {issue.message}")
+            if issue.example:
+                click.echo(f"         e.g. {issue.example}")
+        click.echo(f"{policy_file}: {len(issues)} issue{'s' if len(issues) != 1 else ''}")
+    return EXIT_ALERTS if issues else EXIT_OK

@@ -540,5 +540,32 @@ def audit_serve(**options):
     sys.exit(run_serve(**options))
 
 
+@audit_group.group("policy")
+def audit_policy_group():
+    """Write and check audit policies (audit.k8s.io/v1 Policy)."""
+
+
+@audit_policy_group.command("generate")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, allow_dash=True), help="Write to FILE instead of stdout.")
+def audit_policy_generate(**options):
+    """Print the recommended audit policy (for kube-apiserver --audit-policy-file)."""
+    from .audit import run_policy_generate
+
+    sys.exit(run_policy_generate(**options))
+
+
+@audit_policy_group.command("check")
+@click.argument("policy_file", type=click.Path(dir_okay=False), metavar="FILE")
+@click.option("-f", "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+def audit_policy_check(**options):
+    """Flag secret bodies logged, RBAC/webhook changes missed, exec unlogged, shadowed rules.
+
+    Exit status: 0 no issues, 1 issues, 2 unreadable or not a Policy.
+    """
+    from .audit import run_policy_check
+
+    sys.exit(run_policy_check(**options))
+
+
 def main() -> None:
     cli(prog_name="kubeward")
