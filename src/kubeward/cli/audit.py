@@ -136,3 +136,57 @@ def run_policy_check(*, policy_file, fmt) -> int:
                 click.echo(f"         e.g. {issue.example}")
         click.echo(f"{policy_file}: {len(issues)} issue{'s' if len(issues) != 1 else ''}")
     return EXIT_ALERTS if issues else EXIT_OK
+
+
+def run_rbac(*, user, serviceaccount, logs, inventory, name, max_names, fmt, since, until) -> int:
+    from ..analysis.rbac import Subject
+    from ..audit.events import ReadStats, read_events
+    from ..audit.rbac_from_use import minimal_rbac, observe, unused_permissions
+    from ..audit.scan import parse_time, window
+
+    if bool(user) == bool(serviceaccount):
+        return _error("give exactly one of --user and --serviceaccount")
+    if serviceaccount:
+        ns, sep, sa = serviceaccount.partition("/")
+        if not sep or not ns or not sa:
+            return _error(f"--serviceaccount {serviceaccount!r} must be NAMESPACE/NAME")
+        subject = Subject("ServiceAccount", sa, ns)
+    else:
+        subject = Subject("User", user)
+    try:
+        lo = parse_time(since) if since else None
+        hi = parse_time(until) if until else None
+    except ValueError as exc:
+        return _error(str(exc))
+    stats = ReadStats()
+    usage = observe(window(read_events(list(logs) or ["-"], stats), lo, hi), subject)
+    _problems(stats)
+    if stats.files == 0:
+        return EXIT_ERROR
+    docs = minimal_rbac(usage, name, max_names)
+    unused = None
+    if inventory:
+        from ..sources.files import load_paths
+
+        loaded = load_paths(list(inventory))
+        for error in loaded.errors:
+            click.echo(f"kubeward: error: {error}", err=True)
+        if loaded.errors:
+            return EXIT_ERROR
+        unused = unused_permissions(usage, loaded.resources)
+    if fmt == "json":
+        out = {"subject": str(subject), "requests": usage.events, "rbac": docs}
+        if unused is not None:
+            out["unused"] = [u.to_dict() for u in unused]
+        sys.stdout.buffer.write(orjson.dumps(out, option=orjson.OPT_INDENT_2) + b"\n")
+        return EXIT_OK
+    import yaml
+
+    sys.stdout.write(f"# least privilege for {subject} from {usage.events} observed requests\n")
+    sys.stdout.write(yaml.safe_dump_all(docs, sort_keys=False, explicit_start=True) if docs else "# (no requests observed)\n")
+    if unused is not None:
+        sys.stdout.write(f"# granted but unused ({len(unused)} rules, risky first):\n")
+        for u in unused:
+            risk = f"  [{'; '.join(u.risks)}]" if u.risks else ""
+            sys.stdout.write(f"#   {u.binding} -> {u.role} ({u.scope}): {u.rule.describe()}{risk}\n")
+    return EXIT_OK

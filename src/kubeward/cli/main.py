@@ -567,5 +567,25 @@ def audit_policy_check(**options):
     sys.exit(run_policy_check(**options))
 
 
+@audit_group.command("rbac")
+@click.argument("logs", nargs=-1, type=click.Path(allow_dash=True), metavar="LOG...")
+@click.option("--user", metavar="NAME", help="The user (impersonated requests count for the impersonated user).")
+@click.option("--serviceaccount", metavar="NS/NAME", help="The service account.")
+@click.option("--inventory", multiple=True, type=click.Path(exists=True), help="Manifests or cluster snapshot: unused grants.")
+@click.option("--name", help="Name of the generated roles and bindings (default: NAME-least-privilege).")
+@click.option("--max-names", type=click.IntRange(0, 100), default=5, show_default=True, help="Max resourceNames kept.")
+@click.option("--since", metavar="TIME", help="Only events at or after TIME.")
+@click.option("--until", metavar="TIME", help="Only events at or before TIME.")
+@click.option("-f", "--format", "fmt", type=click.Choice(["yaml", "json"]), default="yaml", show_default=True)
+def audit_rbac(**options):
+    """The minimal Role/ClusterRole and bindings covering what a subject did, from audit logs.
+
+    With --inventory, also the permissions it holds but never used, risky ones first.
+    """
+    from .audit import run_rbac
+
+    sys.exit(run_rbac(**options))
+
+
 def main() -> None:
     cli(prog_name="kubeward")
