@@ -170,3 +170,26 @@ def test_cli_on_the_recording():
     res = run_cli("audit", "scan", str(EVENTS), "--no-config")
     assert res.exit_code == 1
     assert "458 events" in res.stdout and "KW-AU015" in res.stdout
+
+
+def test_response_object_cut_is_safe():
+    """The scanner skips responseObject by cutting the raw line; nested look-alikes never fool it."""
+    from kubeward.audit.events import decode_without_response
+
+    def ordered(ev):  # the API server's field order: bodies, then timestamps and annotations
+        for key in ("requestReceivedTimestamp", "stageTimestamp", "annotations"):
+            if key in ev:
+                ev[key] = ev.pop(key)
+        return ev
+
+    plain = event("create", "pods", namespace="a", name="p", requestObject={"spec": {}}, responseObject={"big": [1] * 100})
+    decoded = decode_without_response(orjson.dumps(ordered(plain)))
+    assert "responseObject" not in decoded and decoded["requestObject"] == {"spec": {}} and decoded["stageTimestamp"]
+    tricky = event("create", "configmaps", namespace="a", name="c",
+                   requestObject={"data": {"x": '","responseObject":{'}, "responseObject": {"requestReceivedTimestamp": "y"}},
+                   annotations={"requestReceivedTimestamp": "z"})  # fmt: skip
+    decoded = decode_without_response(orjson.dumps(ordered(tricky)))
+    assert decoded["requestObject"] == tricky["requestObject"] and decoded["annotations"] == tricky["annotations"]
+    assert decoded["requestReceivedTimestamp"] == tricky["requestReceivedTimestamp"]
+    no_response = orjson.dumps(event("get", "pods"))
+    assert decode_without_response(no_response) == orjson.loads(no_response)
