@@ -376,3 +376,11 @@ def test_rule_metadata():
     for rule in RULES:
         assert rule.id.startswith("KW-AU") and rule.mitre.technique.startswith("T") and rule.description
         assert resolve(rule.slug) is rule and BY_ID[rule.id] is rule
+
+
+def test_every_rule_is_documented():
+    from helpers import ROOT
+
+    text = (ROOT / "docs" / "audit.md").read_text()
+    for rule in RULES:
+        assert f"| {rule.id} | `{rule.slug}` | {rule.severity} | {rule.mitre.technique}" in text, rule.id
