@@ -348,14 +348,16 @@ def test_etcd_unique_ca(tmp_path):
     assert results["2.7"].status == "fail"
 
 
-def test_audit_policy_adapter_is_manual_until_the_audit_module_exists():
-    status, issues = cis.audit_policy_findings(KUBEADM / "etc/kubernetes/audit/policy.yaml")
-    try:
-        import kubeward.audit.policy  # noqa: F401
-    except ImportError:
-        assert (status, issues) == ("manual", [])
-    else:
-        assert status in ("pass", "fail")
+def test_audit_policy_file_is_judged_by_the_audit_policy_checker(tmp_path):
+    from kubeward.audit.policy import recommended_policy
+
+    good = tmp_path / "good.yaml"
+    good.write_text(recommended_policy())
+    assert cis.audit_policy_findings(good) == ("pass", [])
+    everything = tmp_path / "everything.yaml"
+    everything.write_text("apiVersion: audit.k8s.io/v1\nkind: Policy\nrules:\n- level: RequestResponse\n")
+    status, issues = cis.audit_policy_findings(everything)
+    assert status == "fail" and any("Secret" in i.message for i in issues)
 
 
 # -- encryption configuration -----------------------------------------------------------

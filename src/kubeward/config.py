@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .audit.settings import AuditConfigError, AuditSettings, parse_audit_settings
 from .checks.pss import LATEST, parse_level, parse_version
 from .checks.registry import Check, known_selector, matches
 from .model import Finding, Severity
@@ -41,7 +42,7 @@ from .sources.yamlparse import YamlError, load_document
 CONFIG_NAMES = (".kubeward.yaml", ".kubeward.yml")
 TOP_LEVEL_KEYS = {
     "version", "enable", "disable", "severity", "fail-on", "pod-security", "suppressions",
-    "images", "recommended-labels", "kubernetes-version",
+    "images", "recommended-labels", "kubernetes-version", "audit",
 }  # fmt: skip
 IMAGE_KEYS = {"allowed-registries", "denied-registries"}
 DEFAULT_RECOMMENDED_LABELS = ("app.kubernetes.io/name",)
@@ -100,6 +101,7 @@ class Config:
     denied_registries: tuple[str, ...] = ()
     recommended_labels: tuple[str, ...] = DEFAULT_RECOMMENDED_LABELS
     kubernetes_version: tuple[int, int] | None = None  # target cluster version, e.g. (1, 30)
+    audit: AuditSettings = field(default_factory=AuditSettings)  # `kubeward audit` rules (audit/settings.py)
 
 
 def discover(start: Path) -> Path | None:
@@ -156,6 +158,10 @@ def parse_config(data: Any, where: str) -> Config:
         config.recommended_labels = tuple(_strings(data["recommended-labels"], where, "recommended-labels"))
     if data.get("kubernetes-version") is not None:
         config.kubernetes_version = parse_kubernetes_version(str(data["kubernetes-version"]), f"{where}: kubernetes-version")
+    try:
+        config.audit = parse_audit_settings(data.get("audit"), where)
+    except AuditConfigError as exc:
+        raise ConfigError(str(exc)) from None
     items = data.get("suppressions") or []
     if not isinstance(items, list):
         raise ConfigError(f"{where}: suppressions must be a list")

@@ -856,16 +856,11 @@ def run_checks(ctx: NodeContext) -> list[Result]:
 
 
 def audit_policy_findings(path: Path) -> tuple[str, list]:
-    """Check an audit policy file with `kubeward audit policy check`'s checker.
+    """Check an audit policy file with `kubeward audit policy check`'s checker:
+    ("pass" | "fail", the checker's PolicyIssue list)."""
+    from ..audit.policy import check_policy, load_policy_file
 
-    Returns (status, issues): ("manual", []) while kubeward.audit.policy is not available;
-    otherwise ("pass" | "fail", the checker's PolicyIssue list)."""
-    try:
-        from ..audit import policy as audit_policy  # type: ignore[attr-defined]
-    except ImportError:
-        return MANUAL, []
-    policy = audit_policy.load_policy_file(path)
-    issues = list(audit_policy.check_policy(policy))
+    issues = list(check_policy(load_policy_file(path)))
     return (FAIL if issues else PASS), issues
 
 
@@ -882,9 +877,7 @@ def audit_policy_results(ctx: NodeContext) -> Iterator[Result]:
         status, issues = audit_policy_findings(path)
     except Exception as exc:  # the policy file is the user's input: report, never crash
         status, issues = FAIL, [f"cannot read the policy: {exc}"]
-    message = ("; ".join(str(getattr(i, "message", i)) for i in issues) if issues else
-               "reviewed by kubeward audit policy check" if status == PASS else
-               "kubeward.audit.policy is not available in this build: review the policy by hand")
+    message = "; ".join(str(getattr(i, "message", i)) for i in issues) if issues else "reviewed by kubeward audit policy check"
     yield Result("3.2.2", API, "Ensure that the audit policy covers key security concerns", status, Severity.MEDIUM,
                  str(v.value), str(v.source), message,
                  "Fix the audit policy as `kubeward audit policy check` explains.", str(path))
