@@ -284,6 +284,12 @@ def test_file_permissions_on_a_node(tmp_path):
     os.chmod(root / "etc/kubernetes/admin.conf", 0o600)
     os.chmod(root / "etc/kubernetes/manifests/kube-apiserver.yaml", 0o600)
     os.chmod(root / "var/lib/kubelet/config.yaml", 0o666)
+    (root / "etc/cni/net.d").mkdir(parents=True)
+    (root / "etc/cni/net.d/10-calico.conflist").write_text("{}")
+    os.chmod(root / "etc/cni/net.d/10-calico.conflist", 0o644)
+    (root / "var/lib/kube-proxy").mkdir(parents=True)
+    (root / "var/lib/kube-proxy/kubeconfig.conf").write_text("x")
+    os.chmod(root / "var/lib/kube-proxy/kubeconfig.conf", 0o600)
     ctx = cis.build_context(discover.discover(root=root))
     by = {(r.id, Path(r.file).name): r for r in cis.run_checks(ctx) if r.component == "files"}
     assert by[("1.1.1", "kube-apiserver.yaml")].status == "pass"
@@ -291,6 +297,7 @@ def test_file_permissions_on_a_node(tmp_path):
     assert by[("1.1.13", "admin.conf")].status == "pass"
     assert by[("1.1.20", "ca.crt")].status == "pass" and by[("1.1.21", "ca.key")].status == "fail"
     assert by[("4.1.9", "config.yaml")].status == "fail" and by[("4.1.9", "config.yaml")].value == "666"
+    assert by[("1.1.9", "10-calico.conflist")].status == "fail" and by[("4.1.3", "kubeconfig.conf")].status == "pass"
     expected_owner = "pass" if os.getuid() == 0 else "fail"
     assert by[("1.1.2", "kube-apiserver.yaml")].status == expected_owner
     if os.getuid() == 0:

@@ -737,6 +737,14 @@ def file_results(ctx: NodeContext) -> Iterator[Result]:
     if ctx.etcd is not None:
         data = ctx.etcd.flag("data-dir")
         add("1.1.11", "1.1.12", "etcd data directory", host_path(root, str(data.value or "/var/lib/etcd")), 0o700, "etcd:etcd")
+    cni = root / "etc/cni/net.d"
+    if cni.is_dir():  # the container network's configuration decides pod isolation
+        for path in sorted(p for p in cni.iterdir() if p.is_file() and not p.is_symlink()):
+            add("1.1.9", "1.1.10", "Container Network Interface file", path, 0o600)
+    # kube-proxy runs as a DaemonSet on kubeadm clusters (its kubeconfig lives in a ConfigMap, not
+    # on the host); where it runs from the host, its kubeconfig sits in one of these places
+    for conf in ("var/lib/kube-proxy/kubeconfig.conf", "var/lib/kube-proxy/kubeconfig", "etc/kubernetes/proxy.conf"):
+        add("4.1.3", "4.1.4", "proxy kubeconfig file", root / conf, 0o600)
     for conf in ("admin.conf", "super-admin.conf"):
         add("1.1.13", "1.1.14", "administrative kubeconfig", root / "etc/kubernetes" / conf, 0o600)
     for eff, default, m, o in ((ctx.scheduler, "scheduler.conf", "1.1.15", "1.1.16"),
