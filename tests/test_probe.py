@@ -386,3 +386,19 @@ def test_a_node_with_many_pods_is_still_recognised(pki):
         result = run(server, "kubelet")
     [x010] = [f for f in result.findings if f.rule.id == "KW-X010"]
     assert "PodList (body over 256 KiB, not counted)" in x010.evidence[0]
+
+
+def test_a_reset_tls_handshake_is_retried_in_clear():
+    """etcd's plain port sometimes resets a TLS ClientHello rather than hanging up: still probed over HTTP."""
+    from kubeward.probe.observe import observe
+
+    calls = []
+
+    def fetcher(host, port, path, *, scheme, timeout, method="GET", body=None):
+        calls.append(scheme)
+        if scheme == "https":
+            return Exchange(method, path, scheme, error="reset", detail="connection reset by the server")
+        return Exchange(method, path, scheme, status=200, content_type="application/json", body=b"{}")
+
+    obs = observe(Target("127.0.0.1", 2379, "etcd"), timeout=1, fetcher=fetcher)
+    assert calls[:2] == ["https", "http"] and obs.scheme == "http"

@@ -75,5 +75,6 @@ def test_cli_exit_codes_against_real_etcd(tmp_path, pki):
     with Etcd(tmp_path / "plain") as plain, Etcd(tmp_path / "tls", pki=pki) as tls:
         exposed = run_cli("probe", "127.0.0.1", "-p", f"{plain.client_port}:etcd", "--timeout", "10")
         protected = run_cli("probe", "localhost", "-p", f"{tls.client_port}:etcd", "--timeout", "10")
-    assert exposed.exit_code == 1 and "KW-X030" in exposed.stdout and "exposed" in exposed.stdout
-    assert protected.exit_code == 0 and "protected" in protected.stdout and "client certificate" in protected.stdout
+    assert exposed.exit_code == 1 and "KW-X030" in exposed.stdout and "exposed" in exposed.stdout, exposed.stdout
+    assert protected.exit_code == 0, protected.stdout
+    assert "protected" in protected.stdout and "client certificate" in protected.stdout, protected.stdout

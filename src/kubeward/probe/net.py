@@ -57,7 +57,7 @@ class TlsInfo:
 @dataclass(slots=True)
 class Exchange:
     """One request and what came back. ``error`` is one of: refused, timeout,
-    client-cert-required, not-tls, tls-error, not-http, error (or None)."""
+    client-cert-required, not-tls, tls-error, not-http, reset, error (or None)."""
 
     method: str
     path: str
@@ -152,7 +152,7 @@ def classify(exc: BaseException) -> tuple[str, str]:
     if isinstance(exc, socket.gaierror):
         return "error", f"cannot resolve host: {exc.strerror}"
     if isinstance(exc, ConnectionResetError | BrokenPipeError):
-        return "error", "connection reset by the server"
+        return "reset", "connection reset by the server"
     return "error", f"{type(exc).__name__}: {exc}"
 
 

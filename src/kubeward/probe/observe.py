@@ -74,8 +74,9 @@ def observe(target: Target, *, timeout: float, fetcher: Fetch = fetch) -> Observ
     method, path, body = plan[0]
     first = fetcher(target.host, target.port, path, scheme="https", timeout=timeout, method=method, body=body)
     obs.exchanges.append(first)
-    if first.error in ("not-tls", "tls-error", "not-http"):
-        # no TLS here (etcd's port multiplexer just hangs up on a ClientHello): try plain HTTP.
+    if first.error in ("not-tls", "tls-error", "not-http", "reset"):
+        # no TLS here (etcd's port multiplexer hangs up on a ClientHello, or resets the
+        # connection when the hello arrives in pieces): try plain HTTP.
         # A server demanding a client certificate sends a TLS alert instead (in TLS 1.3 on
         # the first read), so it is never retried in clear.
         plain = fetcher(target.host, target.port, path, scheme="http", timeout=timeout, method=method, body=body)
