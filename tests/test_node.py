@@ -424,7 +424,8 @@ def test_bad_encryption_configs_never_crash():
         {"kind": "EncryptionConfiguration", "resources": [1, {"resources": [2], "providers": [3, {"a": 1, "b": 2}]}]},
         {"kind": "EncryptionConfiguration", "resources": [{"resources": ["secrets"], "providers": [{"aescbc": 5}]}]},
     ):
-        encryption.analyse_config(obj)
+        analysis = encryption.analyse_config(obj)
+        assert analysis.error or analysis.issues, obj  # refused, or judged with the problems named
 
 
 def test_generated_config_has_a_fresh_32_byte_key(tmp_path):

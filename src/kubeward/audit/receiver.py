@@ -568,6 +568,8 @@ class Receiver:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
+            # not on the main thread (a test or an embedding program runs us there): the
+            # caller stops the server itself, so no handler is needed
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(sig, stop.set)
         async with server:
