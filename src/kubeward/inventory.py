@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 from .model import Path, Resource
 from .model import format_path as _fmt
+from .selectors import LabelIndex
 
 # Where each workload kind keeps its pod template: (path to pod spec).
 BUILTIN_WORKLOADS: dict[str, Path] = {
@@ -269,6 +270,16 @@ class Inventory:
             self.by_kind[kind_key(resource)].append(resource)
             self.by_namespace[resource.namespace].append(resource)
         self._pods: dict[int, PodSpec | None] = {}
+        self._memo: dict[str, Any] = {}
+
+    def cached(self, key: str, compute: Callable[[Inventory], T]) -> T:
+        """``compute(self)``, computed once per inventory: for structures that several
+        cross-resource checks build from the same objects (indexes, per-namespace facts)."""
+        try:
+            return self._memo[key]
+        except KeyError:
+            value = self._memo[key] = compute(self)
+            return value
 
     def __len__(self) -> int:
         return len(self.resources)
@@ -288,3 +299,12 @@ class Inventory:
             pod = self.pod_spec(resource)
             if pod is not None:
                 yield pod
+
+    def workload_index(self) -> LabelIndex[PodSpec]:
+        """Workloads by namespace and pod-template label, built once: what a Service or a
+        selector selects is then a lookup per label, not a pass over the namespace."""
+        return self.cached("workload_index", _workload_index)
+
+
+def _workload_index(inventory: Inventory) -> LabelIndex[PodSpec]:
+    return LabelIndex((pod.resource.namespace, pod.template_meta.get("labels"), pod) for pod in inventory.workloads())

@@ -29,7 +29,7 @@ from typing import Any
 
 from ..inventory import Inventory, PodSpec, dig, mapping
 from ..model import Path, Resource
-from ..selectors import LabelIndex, selector_matches
+from ..selectors import selector_matches
 
 RBAC_GROUP = "rbac.authorization.k8s.io"
 ALL = "*"  # rbacv1.VerbAll, APIGroupAll, ResourceAll, NonResourceAll
@@ -783,15 +783,14 @@ def exposing_services(inventory: Inventory) -> dict[str, list[tuple[Resource, st
 def service_account_usage(inventory: Inventory, model: RbacModel | None = None) -> dict[tuple[str, str], list[Usage]]:
     """(namespace, ServiceAccount) -> the workloads running as it."""
     model = model or RbacModel.of(inventory)
-    pods = list(inventory.workloads())
-    index = LabelIndex((pod.resource.namespace, pod.template_meta.get("labels"), i) for i, pod in enumerate(pods))
+    index = inventory.workload_index()
     exposure: dict[int, list[str]] = defaultdict(list)  # from each exposing Service to what it selects: no pairwise pass
     for namespace, services in exposing_services(inventory).items():
         for service, reason in services:
-            for i in index.service_selected(namespace, dig(service.obj, "spec", "selector")):
-                exposure[i].append(reason)
+            for pod in index.service_selected(namespace, dig(service.obj, "spec", "selector")):
+                exposure[id(pod)].append(reason)
     usage: dict[tuple[str, str], list[Usage]] = defaultdict(list)
-    for i, pod in enumerate(pods):
+    for pod in inventory.workloads():
         key = (pod.resource.namespace, account_of(pod))
-        usage[key].append(Usage(pod.resource, automount(pod, model.service_accounts.get(key)), tuple(exposure.get(i, ()))))
+        usage[key].append(Usage(pod.resource, automount(pod, model.service_accounts.get(key)), tuple(exposure.get(id(pod), ()))))
     return usage

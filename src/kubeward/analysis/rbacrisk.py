@@ -271,6 +271,9 @@ class Assessment:
             self._usage_by_ns[namespace].extend(usages)
         self._reach: dict[Subject, tuple[list[Usage], bool]] = {}
         self._exposed: dict[Subject, list[Usage]] = {}
+        # (role, cluster-wide binding?, request) -> the rule that allows it: many bindings share a
+        # role (edit, view...) and every subject of a binding asks the same questions of it
+        self._allows: dict[tuple[int, bool, int], RuleSource | None] = {}
         self.hits: list[Hit] = []
         for binding in self.model.bindings:
             for index, subject in binding.subjects:
@@ -343,8 +346,13 @@ class Assessment:
             )
 
     def _match(self, risk: Risk, grant: Grant, platform: bool, reach: list[Usage], known: bool) -> Hit | None:
+        binding = grant.binding
         for request in risk.any_of:
-            source = _binding_allows(grant.binding, request)
+            key = (id(binding.role), binding.namespace is None, id(request))
+            try:
+                source = self._allows[key]
+            except KeyError:
+                source = self._allows[key] = _binding_allows(binding, request)
             if source is None:
                 continue
             namespace = grant.binding.namespace or ""

@@ -19,6 +19,10 @@ def workload_namespaces(inventory: Inventory) -> dict[str, Resource]:
 
     Workloads without a namespace ("") are skipped: where they land is unknown.
     """
+    return inventory.cached("workload_namespaces", _first_workloads)
+
+
+def _first_workloads(inventory: Inventory) -> dict[str, Resource]:
     first: dict[str, Resource] = {}
     for resource in inventory.resources:
         if resource.kind in WORKLOADS and resource.namespace:

@@ -213,11 +213,6 @@ def ingress_catch_all(ingress: Resource) -> Iterator[Violation]:
             yield Violation(("spec", "rules", i), f"rule {i} has no host: it serves every hostname")
 
 
-def workload_index(inventory: Inventory) -> LabelIndex[PodSpec]:
-    """Workloads by namespace and pod label (matching a Service is then a lookup per label)."""
-    return LabelIndex((pod.resource.namespace, pod.template_meta.get("labels"), pod) for pod in inventory.workloads())
-
-
 def _selected(workloads: LabelIndex[PodSpec], service: Resource) -> list[PodSpec]:
     return workloads.service_selected(service.namespace, dig(service.obj, "spec", "selector"))
 
@@ -230,13 +225,20 @@ def _declared_ports(pods: list[PodSpec]) -> set[int | str]:
     """Every containerPort number and port name declared by these workloads."""
     declared: set[int | str] = set()
     for pod in pods:
-        for container in (*_items(pod.get("containers")), *_items(pod.get("initContainers"))):
-            for port in _items(dig(container, "ports")):
-                for key in ("containerPort", "name"):
-                    value = dig(port, key)
-                    if isinstance(value, (int, str)) and not isinstance(value, bool):
-                        declared.add(value)
+        declared |= pod.cached("declared_ports", _pod_ports)
     return declared
+
+
+def _pod_ports(pod: PodSpec) -> frozenset[int | str]:
+    """One workload's containerPort numbers and port names (a Service may select it many times over)."""
+    declared: set[int | str] = set()
+    for container in (*_items(pod.get("containers")), *_items(pod.get("initContainers"))):
+        for port in _items(dig(container, "ports")):
+            for key in ("containerPort", "name"):
+                value = dig(port, key)
+                if isinstance(value, (int, str)) and not isinstance(value, bool):
+                    declared.add(value)
+    return frozenset(declared)
 
 
 def _selecting_services(inventory: Inventory) -> Iterator[Resource]:
@@ -266,7 +268,7 @@ def _selecting_services(inventory: Inventory) -> Iterator[Resource]:
     tags=("network",),
 )
 def service_target_port_undeclared(inventory: Inventory) -> Iterator[tuple[Resource, Violation]]:
-    workloads = workload_index(inventory)
+    workloads = inventory.workload_index()
     for service in _selecting_services(inventory):
         pods = _selected(workloads, service)
         ports = dig(service.obj, "spec", "ports")
@@ -308,7 +310,7 @@ def service_target_port_undeclared(inventory: Inventory) -> Iterator[tuple[Resou
     tags=("network",),
 )
 def service_selects_nothing(inventory: Inventory) -> Iterator[tuple[Resource, Violation]]:
-    workloads = workload_index(inventory)
+    workloads = inventory.workload_index()
     for service in _selecting_services(inventory):
         selector = dig(service.obj, "spec", "selector")
         if not isinstance(selector, dict) or not selector or not workloads.by_ns.get(service.namespace):
