@@ -225,6 +225,16 @@ def test_documents_split_on_markers_with_their_first_line():
     ]
 
 
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from(["---", "--", "-", "\n", "\r", " ", "\t", "a", "...", "%YAML 1.1", "\n---\n"]), max_size=14))
+def test_marker_lines_are_the_lines_a_multiline_regex_finds(parts):
+    import re
+
+    text = "".join(parts)
+    expected = [m.start() for m in re.finditer(r"^---(?=[ \t\r\n]|$)", text, re.MULTILINE)]
+    assert list(yamlparse._marker_lines(text)) == expected
+
+
 def test_a_broken_document_costs_only_itself():
     docs = list(parse_documents("a: 1\n---\nb: [1, 2\n---\nc: 3\n"))
     assert [d.value for d in docs] == [{"a": 1}, None, {"c": 3}]
