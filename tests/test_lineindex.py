@@ -6,6 +6,7 @@ import glob
 import os
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import yaml
@@ -13,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from helpers import DATA, ROOT, SHARED
+from kubeward.model import Resource
 from kubeward.sources import locate
 from kubeward.sources.locate import TextIndex
 from kubeward.sources.yamlparse import split_documents
@@ -336,8 +338,13 @@ def test_other_path_elements_raise_and_the_caller_falls_back(part):
         except Exception as exc:  # Python's TextIndex may raise for these: the fallback must too
             return type(exc)
 
-    expected = outcome(lambda: TextIndex(text).line_of(("a", part)))
-    assert outcome(lambda: locate._line_of(index, text, ("a", part))) == expected
+    def through_assign_lines():
+        finding = SimpleNamespace(line=None)
+        locate.assign_lines([(Resource({}, "f.yaml", start_line=10, source=text), ("a", part), finding)])
+        return finding.line - 10
+
+    assert locate._index(text).__class__ is LineIndex
+    assert outcome(through_assign_lines) == outcome(lambda: TextIndex(text).line_of(("a", part)))
     # where the walk stops before the element, it is never looked at, as in Python
     assert index.line_of(("missing", part)) == TextIndex(text).line_of(("missing", part)) == 0
 
@@ -384,3 +391,12 @@ def test_assign_lines_takes_the_c_path_and_gives_the_python_answers(monkeypatch)
     monkeypatch.setattr(locate, "LineIndex", None)
     assert [lines(t) for t in texts] == with_c
     assert sum(len(x) for x in with_c) > 100
+
+
+@pytest.mark.parametrize("text", [*EDGES, "{a: 1}", " - [1]", "\n\t{", "a: <<", "a: <\nb: <", "a: *x\nb: &y 1", "a: *x", "-- x"])
+def test_documents_go_where_they_went(text):
+    # _index skips copying the text for its checks: the same documents still go to libyaml
+    head = text.lstrip(" \t\r\n-")
+    composed = head[:1] in "{[" or "<<" in text or "*" in text and "&" in text
+    index = locate._index(text)
+    assert (index is None or isinstance(index, yaml.Node)) == composed

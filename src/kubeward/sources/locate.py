@@ -17,6 +17,10 @@ field points at its nearest present parent.
 
 from __future__ import annotations
 
+import functools
+import re
+from collections.abc import Callable
+
 import yaml
 
 from ..model import Path, Resource
@@ -232,7 +236,7 @@ def assign_lines(pairs: list[tuple[Resource, Path, object]]) -> None:
 
     ``pairs`` holds (resource, path, finding); each document is indexed once.
     """
-    indexes: dict[int, object] = {}
+    lookups: dict[int, Callable[[Path], int | None]] = {}
     for resource, path, finding in pairs:
         if resource.rendered:
             finding.line = None  # rendered output: no line in the user's file
@@ -241,18 +245,28 @@ def assign_lines(pairs: list[tuple[Resource, Path, object]]) -> None:
         if source is None:
             finding.line = resource.start_line or None  # 0: a live object, no file
             continue
-        key = id(source)
-        index = indexes.get(key)
-        if key not in indexes:
-            index = indexes[key] = _index(source)
-        line = _line_of(index, source, (*resource.list_path, *path))
+        lookup = lookups.get(id(source))
+        if lookup is None:
+            lookup = lookups[id(source)] = _lookup(source)
+        full = (*resource.list_path, *path)
+        try:
+            line = lookup(full)
+        except TypeError:
+            if LineIndex is None or not isinstance(getattr(lookup, "__self__", None), LineIndex):
+                raise
+            # LineIndex takes str keys and int indexes >= 0 only: the reference answers the rest
+            line = TextIndex(source).line_of(full)
         finding.line = resource.start_line + line if line is not None else resource.start_line
 
 
-def _index(source: str) -> object:
-    """A LineIndex or TextIndex for block-style YAML, else libyaml's node tree (or None)."""
-    head = source.lstrip(" \t\r\n-")
-    if head[:1] in "{[" or "<<" in source or "*" in source and "&" in source:
+_LEAD = re.compile(r"[ \t\r\n-]*")
+
+
+def _index(source: str) -> LineIndex | TextIndex | yaml.Node | None:
+    """A LineIndex (or TextIndex) for block-style YAML, else libyaml's node tree (None if unreadable)."""
+    start = _LEAD.match(source).end()  # what source.lstrip(" \t\r\n-") would keep, without the copy
+    # ("<" first: a one-character search is several times cheaper than "<<" on most documents)
+    if source[start : start + 1] in "{[" or "<" in source and "<<" in source or "*" in source and "&" in source:
         return compose(source)  # JSON, flow style, merges or aliases: let libyaml read it
     if LineIndex is not None:
         try:
@@ -262,13 +276,9 @@ def _index(source: str) -> object:
     return TextIndex(source)
 
 
-def _line_of(index: object, source: str, path: Path) -> int | None:
+def _lookup(source: str) -> Callable[[Path], int | None]:
+    """path -> 0-based line, for one document."""
+    index = _index(source)
     if index is None or isinstance(index, yaml.Node):
-        return line_of_node(index, path)
-    try:
-        return index.line_of(path)
-    except TypeError:
-        if isinstance(index, TextIndex):
-            raise
-        # LineIndex takes only str keys and int indexes >= 0: the reference answers for the rest
-        return TextIndex(source).line_of(path)
+        return functools.partial(line_of_node, index)
+    return index.line_of
