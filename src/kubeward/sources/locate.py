@@ -6,7 +6,7 @@ with findings, lines are recovered afterwards:
 * block-style YAML (nearly every manifest) is read by indentation with
   :class:`TextIndex`, which keeps no parse tree; when the C extension
   ``kubeward.sources._lineindex`` was built, its ``LineIndex`` (a port of
-  TextIndex giving the same answer for every text and path, about ten times
+  TextIndex giving the same answer for every text and path, well over ten times
   cheaper) does the work instead;
 * JSON and anything the indentation reading cannot follow falls back to
   libyaml's composer, once per document.
