@@ -4,8 +4,10 @@ Parsing never records positions (that would slow every scan). For documents
 with findings, lines are recovered afterwards:
 
 * block-style YAML (nearly every manifest) is read by indentation with
-  :class:`TextIndex`, which costs a few microseconds per lookup and keeps no
-  parse tree;
+  :class:`TextIndex`, which keeps no parse tree; when the C extension
+  ``kubeward.sources._lineindex`` was built, its ``LineIndex`` (a port of
+  TextIndex giving the same answer for every text and path, well over ten times
+  cheaper) does the work instead;
 * JSON and anything the indentation reading cannot follow falls back to
   libyaml's composer, once per document.
 
@@ -15,9 +17,21 @@ field points at its nearest present parent.
 
 from __future__ import annotations
 
+import functools
+import re
+from collections.abc import Callable
+
 import yaml
 
 from ..model import Path, Resource
+
+# TextIndex below is the reference and what runs where no compiler was at hand;
+# LineIndex is its C port, used because line recovery is a sizeable share of a
+# scan's per-resource CPU. tests/test_lineindex.py holds them to the same answers.
+try:
+    from ._lineindex import LineIndex
+except ImportError:  # pragma: no cover - exercised only where the extension was not built
+    LineIndex = None
 
 
 def compose(text: str) -> yaml.Node | None:
@@ -222,7 +236,7 @@ def assign_lines(pairs: list[tuple[Resource, Path, object]]) -> None:
 
     ``pairs`` holds (resource, path, finding); each document is indexed once.
     """
-    indexes: dict[int, TextIndex | yaml.Node | None] = {}
+    lookups: dict[int, Callable[[Path], int | None]] = {}
     for resource, path, finding in pairs:
         if resource.rendered:
             finding.line = None  # rendered output: no line in the user's file
@@ -231,17 +245,40 @@ def assign_lines(pairs: list[tuple[Resource, Path, object]]) -> None:
         if source is None:
             finding.line = resource.start_line or None  # 0: a live object, no file
             continue
-        key = id(source)
-        index = indexes.get(key)
-        if key not in indexes:
-            index = indexes[key] = _index(source)
+        lookup = lookups.get(id(source))
+        if lookup is None:
+            lookup = lookups[id(source)] = _lookup(source)
         full = (*resource.list_path, *path)
-        line = index.line_of(full) if isinstance(index, TextIndex) else line_of_node(index, full)
+        try:
+            line = lookup(full)
+        except TypeError:
+            if LineIndex is None or not isinstance(getattr(lookup, "__self__", None), LineIndex):
+                raise
+            # LineIndex takes str keys and int indexes >= 0 only: the reference answers the rest
+            line = TextIndex(source).line_of(full)
         finding.line = resource.start_line + line if line is not None else resource.start_line
 
 
-def _index(source: str) -> TextIndex | yaml.Node | None:
-    head = source.lstrip(" \t\r\n-")
-    if head[:1] in "{[" or "<<" in source or "*" in source and "&" in source:
+_LEAD = re.compile(r"[ \t\r\n-]*")
+
+
+def _index(source: str) -> LineIndex | TextIndex | yaml.Node | None:
+    """A LineIndex (or TextIndex) for block-style YAML, else libyaml's node tree (None if unreadable)."""
+    start = _LEAD.match(source).end()  # what source.lstrip(" \t\r\n-") would keep, without the copy
+    # ("<" first: a one-character search is several times cheaper than "<<" on most documents)
+    if source[start : start + 1] in "{[" or "<" in source and "<<" in source or "*" in source and "&" in source:
         return compose(source)  # JSON, flow style, merges or aliases: let libyaml read it
+    if LineIndex is not None:
+        try:
+            return LineIndex(source)
+        except (ValueError, OverflowError):  # lone surrogates (no UTF-8) or a text over 2 GiB
+            pass
     return TextIndex(source)
+
+
+def _lookup(source: str) -> Callable[[Path], int | None]:
+    """path -> 0-based line, for one document."""
+    index = _index(source)
+    if index is None or isinstance(index, yaml.Node):
+        return functools.partial(line_of_node, index)
+    return index.line_of

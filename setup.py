@@ -1,0 +1,23 @@
+"""Build the optional C accelerator; the project's metadata lives in pyproject.toml.
+
+kubeward.sources._lineindex is a C port of kubeward.sources.locate.TextIndex
+(source-line recovery). It is optional: without a compiler the install still
+succeeds and kubeward uses the Python implementation.
+"""
+
+import sys
+
+from setuptools import Extension, setup
+
+FLAGS = [] if sys.platform == "win32" else ["-O2", "-Wall"]
+
+setup(
+    ext_modules=[
+        Extension(
+            "kubeward.sources._lineindex",
+            ["src/kubeward/sources/_lineindex.c"],
+            extra_compile_args=FLAGS,
+            optional=True,
+        )
+    ]
+)
