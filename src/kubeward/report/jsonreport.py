@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import TextIO
 
 import orjson
@@ -9,7 +10,7 @@ import orjson
 from .. import __version__
 from ..checks.registry import Check
 from ..engine import ScanResult
-from ..model import Finding, Resource, Severity
+from ..model import Finding, Path, Resource, Severity
 from . import ITEMS, JsonItems, render_with, write_json_with_items
 
 SCHEMA_VERSION = 1
@@ -68,8 +69,10 @@ class Encoder:
         heads: dict[tuple, bytes] = {}  # check, slug, title, severity
         tails: dict[str, bytes] = {}  # remediation, refs
         wheres: dict[int, bytes] = {}  # the resource's fields
+        paths: dict[Path, str] = {}  # the same paths recur across resources: format each once
         buffer = bytearray()
         separator = self.prefix.encode()
+        following = b",\n" + separator
         for f in findings:
             head = heads.get((f.check_id, f.slug, f.severity))
             if head is None:
@@ -80,13 +83,21 @@ class Encoder:
             where = wheres.get(id(f.resource))
             if where is None:
                 where = wheres[id(f.resource)] = _members(_where(f.resource))
-            middle = _members({"line": f.line, "path": f.path_str, "container": f.container, "message": f.message})
+            try:
+                path = paths.get(f.path)
+            except TypeError:  # not a path of str keys and int indexes: no caching it
+                path = None
+            if path is None:
+                path = f.path_str
+                with contextlib.suppress(TypeError):
+                    paths[f.path] = path
+            middle = _members({"line": f.line, "path": path, "container": f.container, "message": f.message})
             if f.suppressed or f.suppression is not None or f.notes:
                 last = _members({"suppressed": f.suppressed, "suppression": f.suppression, "notes": list(f.notes)})
             else:
                 last = _UNSUPPRESSED
             buffer += b"".join((separator, b"{", head, b",", where, b",", middle, b",", tails[f.check_id], b",", last, b"}"))
-            separator = b",\n" + self.prefix.encode()
+            separator = following
         return buffer
 
 
