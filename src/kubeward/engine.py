@@ -180,18 +180,21 @@ class Scanner:
             except Exception as exc:
                 log.debug("check %s failed", c.id, exc_info=True)
                 errors.append(InputError("<inventory>", f"check {c.id} could not run: {type(exc).__name__}"))
-        self._finish(findings)
+        self._finish(findings, by_document=True)
         return findings, errors
 
-    def _finish(self, findings: list[Finding]) -> None:
+    def _finish(self, findings: list[Finding], *, by_document: bool = False) -> None:
         apply_suppressions(findings, self.config, self.today, self.by_id)
+        if not by_document:
+            assign_lines([(f.resource, f.path, f) for f in findings])
+            return
         # a document at a time, so that its line index is freed before the next is built:
         # cross-resource findings come check by check, and keeping the index of every
         # document they name until the last one cost ~100 MB at 100k resources
-        by_document: dict[int, list[tuple[Resource, Path, Finding]]] = {}
+        documents: dict[int, list[tuple[Resource, Path, Finding]]] = {}
         for f in findings:
-            by_document.setdefault(id(f.resource.source), []).append((f.resource, f.path, f))
-        for pairs in by_document.values():
+            documents.setdefault(id(f.resource.source), []).append((f.resource, f.path, f))
+        for pairs in documents.values():
             assign_lines(pairs)
 
 
