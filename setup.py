@@ -1,8 +1,9 @@
-"""Build the optional C accelerator; the project's metadata lives in pyproject.toml.
+"""Build the optional C accelerators; the project's metadata lives in pyproject.toml.
 
 kubeward.sources._lineindex is a C port of kubeward.sources.locate.TextIndex
-(source-line recovery). It is optional: without a compiler the install still
-succeeds and kubeward uses the Python implementation.
+(source-line recovery); kubeward.sources._guard is a C port of the YAML loader's
+guard (kubeward.sources.yamlparse.needs_faithful). Both are optional: without a
+compiler the install still succeeds and kubeward uses the Python implementations.
 """
 
 import sys
@@ -18,6 +19,12 @@ setup(
             ["src/kubeward/sources/_lineindex.c"],
             extra_compile_args=FLAGS,
             optional=True,
-        )
+        ),
+        Extension(
+            "kubeward.sources._guard",
+            ["src/kubeward/sources/_guard.c"],
+            extra_compile_args=FLAGS,
+            optional=True,
+        ),
     ]
 )

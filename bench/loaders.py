@@ -55,7 +55,7 @@ def main() -> None:
         "PyYAML CSafeLoader": lambda d: yaml.load(d, Loader=yaml.CSafeLoader),
         "kubeward faithful (CSafeLoader + go-yaml rules)": load_faithful,
         "yaml-rs alone (YAML 1.2)": lambda d: yaml_rs.loads(d, parse_datetime=False),
-        "guard regex only": needs_faithful,
+        "guard only (needs_faithful)": needs_faithful,
         "kubeward load_document (guard + fast + faithful)": load_document,
     }
     for name, fn in loaders.items():

@@ -12,10 +12,13 @@ Two loaders sit behind :func:`parse_documents`:
   scalar resolution re-implemented in :meth:`_GoYamlLoader.resolve`;
 * the *fast* loader: yaml-rs (a YAML 1.2 reader, about ten times faster).
 
-A document goes to the fast loader only when a guard regex proves it holds no
-scalar the two readings could disagree on (YAML-1.1 booleans, leading-zero
-numbers, merge keys, tags, aliases); everything else takes the faithful path.
-tests/sources/test_yamlparse.py proves the guard on both sides.
+A document goes to the fast loader only when a guard (:func:`needs_faithful`)
+proves it holds no scalar the two readings could disagree on (YAML-1.1
+booleans, leading-zero numbers, merge keys, tags, aliases); everything else
+takes the faithful path. The guard is defined by regexes; when the optional C
+extension ``kubeward.sources._guard`` was built, its port of them (same answer
+for every text, about ten times cheaper) runs instead. tests/test_yamlparse.py
+proves the guard on both sides; tests/test_guard.py holds the port to the regexes.
 
 Documents are split on ``---`` lines ourselves: a broken document then costs
 only itself, and each one knows its first line.
@@ -35,6 +38,14 @@ try:  # the fast path is optional: without it every document is read faithfully
     import yaml_rs
 except ImportError:  # pragma: no cover - exercised only where the wheel is missing
     yaml_rs = None
+
+# The guard's regexes below are its definition and what runs where no compiler
+# was at hand; _guard is their C port, used because the guard was about a tenth
+# of a scan's per-resource CPU. tests/test_guard.py holds them to the same answers.
+try:
+    from . import _guard
+except ImportError:  # pragma: no cover - exercised only where the extension was not built
+    _guard = None
 
 # Kubernetes' API server refuses request bodies above 3 MiB; a document larger
 # than this cannot be applied, so we report it instead of parsing it.
@@ -221,6 +232,16 @@ _UNSAFE_AT_START = re.compile(_UNSAFE_TOKEN, re.MULTILINE)
 
 def needs_faithful(text: str) -> bool:
     """True when a YAML 1.2 reader might read ``text`` unlike Kubernetes does."""
+    if _guard is not None:
+        try:
+            return _guard.needs_faithful(text)
+        except UnicodeEncodeError:  # lone surrogates: no UTF-8 for the C scan to read
+            pass
+    return _needs_faithful_regex(text)
+
+
+def _needs_faithful_regex(text: str) -> bool:
+    """The guard's definition (the C port in _guard.c answers the same)."""
     return _UNSAFE.search(text) is not None or "<<" in text or _UNSAFE_AT_START.match(text) is not None
 
 
