@@ -182,6 +182,19 @@ def test_kill_mid_stream_loses_nothing_and_analyses_once(pki, tmp_path):
     assert checkpoint["alerts_offset"] == (spool / "alerts.jsonl").stat().st_size
 
 
+def test_sigterm_does_not_wait_for_idle_keep_alive_connections(pki, tmp_path):
+    # a client that keeps its TLS connection open and never answers close_notify
+    # (the API server's webhook client between batches) must not hold the exit
+    port = free_port()
+    server = Process(pki, tmp_path / "spool", port)
+    conn = connect(pki, port)
+    assert post(conn, [event("get", "pods")])[0] == 200
+    server.proc.send_signal(signal.SIGTERM)
+    assert server.proc.wait(10) == 0, "".join(server.log)
+    assert any('"shutting down"' in line for line in server.log)
+    conn.close()
+
+
 def test_authentication_and_bad_requests(pki, tmp_path):
     port = free_port()
     server = Process(pki, tmp_path / "spool", port)

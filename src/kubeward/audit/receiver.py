@@ -446,6 +446,7 @@ class Receiver:
         self.metrics = Metrics()
         self.writer = SpoolWriter(settings.spool, settings.spool_file_bytes, self.metrics)
         self.analyser = Analyser(settings.spool, self.writer, settings, self.metrics)
+        self.stopping = False
         self.token = settings.token_file.read_text().strip().encode() if settings.token_file else None
         if settings.token_file and not self.token:
             raise ValueError(f"{settings.token_file}: empty token file")
@@ -471,8 +472,13 @@ class Receiver:
                     return
         finally:
             with contextlib.suppress(Exception):
-                writer.close()
-                await writer.wait_closed()
+                if self.stopping:
+                    # shutting down: drop the connection; a client that keeps an idle TLS
+                    # connection open and never answers close_notify held the exit for 30 s
+                    writer.transport.abort()
+                else:
+                    writer.close()
+                    await writer.wait_closed()
 
     async def _request(self, head: bytes, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:
         lines = head.decode("latin-1").split("\r\n")
@@ -559,7 +565,13 @@ class Receiver:
     async def serve(self, ready: Callable[[int], None] | None = None) -> None:
         self.analyser.start()
         server = await asyncio.start_server(
-            self.handle, self.settings.host, self.settings.port, ssl=self.ssl_context(), limit=MAX_HEAD, reuse_address=True
+            self.handle,
+            self.settings.host,
+            self.settings.port,
+            ssl=self.ssl_context(),
+            limit=MAX_HEAD,
+            reuse_address=True,
+            ssl_shutdown_timeout=2.0,  # a peer that never answers close_notify
         )
         port = server.sockets[0].getsockname()[1]
         _log("listening", host=self.settings.host, port=port, spool=str(self.settings.spool))
@@ -574,6 +586,7 @@ class Receiver:
                 loop.add_signal_handler(sig, stop.set)
         async with server:
             await stop.wait()
+        self.stopping = True
         _log("shutting down")
         self.writer.close()
         # let the analyser catch up with what was acknowledged, then stop it
