@@ -8,7 +8,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kubeward.engine import _ignore_annotations, release_resource
+from kubeward.engine import _ignore_annotations, release_resource, share_strings
 from kubeward.inventory import POD_SPEC_PATHS, kind_key, template_meta_path
 from kubeward.model import Resource
 
@@ -125,3 +125,37 @@ def test_the_catalogue_keeps_through_a_tree():
     assert keep
     for kind in POD_SPEC_PATHS:
         assert _keep_plan(kind, keep)[1] is not None, kind
+
+
+# ---------------------------------------------------------------- objects kept whole
+
+
+def test_objects_kept_whole_share_their_short_strings_and_keep_their_content():
+    import orjson
+
+    def service(name: str) -> Resource:
+        # built from fresh strings, as a parser makes them
+        text = orjson.dumps({"apiVersion": "v1", "kind": "Service", "metadata": {"name": name, "labels": {"tier": "web"}},
+                             "spec": {"ports": [{"protocol": "TCP", "port": 80}], "note": "x" * 500}})  # fmt: skip
+        return Resource(orjson.loads(text), "a.yaml")
+
+    a, b = service("a"), service("b")
+    before = (orjson.dumps(a.obj), orjson.dumps(b.obj))
+    for r in (a, b):
+        share_strings(r)
+    assert (orjson.dumps(a.obj), orjson.dumps(b.obj)) == before  # same content, same key order
+    key_a = next(k for k in a.obj["metadata"]["labels"])
+    key_b = next(k for k in b.obj["metadata"]["labels"])
+    assert key_a is key_b and a.obj["spec"]["ports"][0]["protocol"] is b.obj["spec"]["ports"][0]["protocol"]
+    assert a.obj["metadata"]["labels"]["tier"] is b.obj["metadata"]["labels"]["tier"]
+    assert a.obj["spec"]["note"] is not b.obj["spec"]["note"]  # long values are left alone
+
+
+def test_sharing_strings_survives_a_hostile_nesting_depth():
+    deep: Any = "leaf"
+    for _ in range(sys.getrecursionlimit() + 100):
+        deep = [deep]
+    obj = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "deep"}, "spec": {"x": deep}}
+    resource = Resource(obj, "a.yaml")
+    share_strings(resource)
+    assert resource.obj is obj  # left as it was, nothing raised
