@@ -7,14 +7,17 @@
 Each run is a fresh `kubeward scan DIR -f json -o /dev/null` process (start-up,
 reading, parsing, every check, line recovery and the report included); peak RSS
 is sampled over the whole process tree (the scan and its workers) every 20 ms,
-and the main process's own peak comes from wait4(). Corpora are generated once into
-bench/.corpus/ by corpus.py (deterministic, seed 1). Not part of the test run.
+and the main process's own peak comes from wait4(); CPU is the user+system time
+of the scan and its workers, per resource (steadier than the wall time). Corpora
+are generated once into bench/.corpus/ by corpus.py (deterministic, seed 1). Not
+part of the test run.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -61,8 +64,15 @@ def _tree_rss_kib(root: int) -> int:
     return total
 
 
-def run_once(directory: Path, fmt: str, extra: list[str]) -> tuple[float, int, int]:
-    """(seconds, peak RSS of the scan and its workers together in KiB, own peak RSS in KiB)."""
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run_once(directory: Path, fmt: str, extra: list[str]) -> tuple[float, int, int, float]:
+    """(seconds, peak RSS of the scan and its workers together in KiB, own peak RSS in KiB,
+    CPU seconds of the scan and its workers: steadier than the wall time on a busy machine)."""
+    cpu = _children_cpu()
     cmd = [sys.executable, "-m", "kubeward", "scan", str(directory), "-f", fmt, "-o", os.devnull]
     cmd += ["--no-config", "--fail-on", "none"]
     start = time.perf_counter()
@@ -78,7 +88,7 @@ def run_once(directory: Path, fmt: str, extra: list[str]) -> tuple[float, int, i
     code = os.waitstatus_to_exitcode(status)
     if code != 0:
         sys.exit(f"scan failed ({code}): {proc.stderr.read().decode()[-2000:]}")
-    return elapsed, max(peak, usage.ru_maxrss), usage.ru_maxrss
+    return elapsed, max(peak, usage.ru_maxrss), usage.ru_maxrss, _children_cpu() - cpu
 
 
 def main() -> None:
@@ -89,7 +99,7 @@ def main() -> None:
     parser.add_argument("extra", nargs="*", help="extra arguments for kubeward scan")
     args = parser.parse_args()
     print(
-        f"{'resources':>10} {'best s':>8} {'res/s':>9} {'RSS all':>9} {'RSS main':>9}   "
+        f"{'resources':>10} {'best s':>8} {'res/s':>9} {'RSS all':>9} {'RSS main':>9} {'CPU µs/res':>11}   "
         f"({args.format}, best of {args.repeat}, {os.cpu_count()} cpus)"
     )
     for size in args.sizes:
@@ -98,7 +108,11 @@ def main() -> None:
         best = min(r[0] for r in runs)
         rss = max(r[1] for r in runs)
         own = max(r[2] for r in runs)
-        print(f"{size:>10,} {best:>8.2f} {size / best:>9,.0f} {rss / 1024:>7.0f}MB {own / 1024:>7.0f}MB", flush=True)
+        cpu = min(r[3] for r in runs)
+        print(
+            f"{size:>10,} {best:>8.2f} {size / best:>9,.0f} {rss / 1024:>7.0f}MB {own / 1024:>7.0f}MB {cpu / size * 1e6:>11.0f}",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":
