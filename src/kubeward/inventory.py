@@ -14,7 +14,6 @@ from typing import Any, TypeVar
 
 from .model import Path, Resource
 from .model import format_path as _fmt
-from .selectors import LabelIndex
 
 # Where each workload kind keeps its pod template: (path to pod spec).
 BUILTIN_WORKLOADS: dict[str, Path] = {
@@ -300,11 +299,3 @@ class Inventory:
             if pod is not None:
                 yield pod
 
-    def workload_index(self) -> LabelIndex[PodSpec]:
-        """Workloads by namespace and pod-template label, built once: what a Service or a
-        selector selects is then a lookup per label, not a pass over the namespace."""
-        return self.cached("workload_index", _workload_index)
-
-
-def _workload_index(inventory: Inventory) -> LabelIndex[PodSpec]:
-    return LabelIndex((pod.resource.namespace, pod.template_meta.get("labels"), pod) for pod in inventory.workloads())

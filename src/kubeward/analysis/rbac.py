@@ -30,6 +30,7 @@ from typing import Any
 from ..inventory import Inventory, PodSpec, dig, mapping
 from ..model import Path, Resource
 from ..selectors import selector_matches
+from .workloads import workload_index
 
 RBAC_GROUP = "rbac.authorization.k8s.io"
 ALL = "*"  # rbacv1.VerbAll, APIGroupAll, ResourceAll, NonResourceAll
@@ -783,7 +784,7 @@ def exposing_services(inventory: Inventory) -> dict[str, list[tuple[Resource, st
 def service_account_usage(inventory: Inventory, model: RbacModel | None = None) -> dict[tuple[str, str], list[Usage]]:
     """(namespace, ServiceAccount) -> the workloads running as it."""
     model = model or RbacModel.of(inventory)
-    index = inventory.workload_index()
+    index = workload_index(inventory)
     exposure: dict[int, list[str]] = defaultdict(list)  # from each exposing Service to what it selects: no pairwise pass
     for namespace, services in exposing_services(inventory).items():
         for service, reason in services:

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from ..analysis import netpol
+from ..analysis.workloads import workload_index
 from ..inventory import Inventory, PodSpec, dig, kind_key, mapping, template_meta_path
 from ..model import Path, Resource, Severity, Violation, format_path
 from ..selectors import LabelIndex
@@ -268,7 +269,7 @@ def _selecting_services(inventory: Inventory) -> Iterator[Resource]:
     tags=("network",),
 )
 def service_target_port_undeclared(inventory: Inventory) -> Iterator[tuple[Resource, Violation]]:
-    workloads = inventory.workload_index()
+    workloads = workload_index(inventory)
     for service in _selecting_services(inventory):
         pods = _selected(workloads, service)
         ports = dig(service.obj, "spec", "ports")
@@ -310,7 +311,7 @@ def service_target_port_undeclared(inventory: Inventory) -> Iterator[tuple[Resou
     tags=("network",),
 )
 def service_selects_nothing(inventory: Inventory) -> Iterator[tuple[Resource, Violation]]:
-    workloads = inventory.workload_index()
+    workloads = workload_index(inventory)
     for service in _selecting_services(inventory):
         selector = dig(service.obj, "spec", "selector")
         if not isinstance(selector, dict) or not selector or not workloads.by_ns.get(service.namespace):

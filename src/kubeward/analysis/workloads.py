@@ -1,0 +1,16 @@
+"""Indexes of an inventory's workloads that several analyses and checks share."""
+
+from __future__ import annotations
+
+from ..inventory import Inventory, PodSpec
+from ..selectors import LabelIndex
+
+
+def workload_index(inventory: Inventory) -> LabelIndex[PodSpec]:
+    """Workloads by namespace and pod-template label, built once per inventory: what a
+    Service or a selector selects is then a lookup per label, not a pass over the namespace."""
+    return inventory.cached("workload_index", _build)
+
+
+def _build(inventory: Inventory) -> LabelIndex[PodSpec]:
+    return LabelIndex((pod.resource.namespace, pod.template_meta.get("labels"), pod) for pod in inventory.workloads())
