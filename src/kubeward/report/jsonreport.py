@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 from typing import TextIO
 
 import orjson
@@ -83,14 +82,9 @@ class Encoder:
             where = wheres.get(id(f.resource))
             if where is None:
                 where = wheres[id(f.resource)] = _members(_where(f.resource))
-            try:
-                path = paths.get(f.path)
-            except TypeError:  # not a path of str keys and int indexes: no caching it
-                path = None
+            path = paths.get(f.path)
             if path is None:
-                path = f.path_str
-                with contextlib.suppress(TypeError):
-                    paths[f.path] = path
+                path = paths[f.path] = f.path_str
             middle = _members({"line": f.line, "path": path, "container": f.container, "message": f.message})
             if f.suppressed or f.suppression is not None or f.notes:
                 last = _members({"suppressed": f.suppressed, "suppression": f.suppression, "notes": list(f.notes)})
