@@ -298,4 +298,3 @@ class Inventory:
             pod = self.pod_spec(resource)
             if pod is not None:
                 yield pod
-
