@@ -18,18 +18,15 @@ as the last byte, non-ASCII, a large text). Not part of the test run.
 from __future__ import annotations
 
 import argparse
-import glob
-import os
 import random
 import sys
-import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "tests"))
 
-import corpus  # noqa: E402
+from memcheck_support import corpus_texts, rss_kib  # noqa: E402
 
 FRAGMENTS = [
     "yes", "Yes", "YES", "y", "n", "No", "on", "OFF", "o", "0", "0755", "0x1F", "0b101", "0o17", "0x", "_", "1" * 19,
@@ -41,10 +38,7 @@ FRAGMENTS = [
 def workload(size: int, randoms: int) -> list[str]:
     from kubeward.sources.yamlparse import split_documents
 
-    files = glob.glob(str(HERE.parent / "tests" / "data" / "**" / "*.yaml"), recursive=True)
-    with tempfile.TemporaryDirectory() as tmp:
-        corpus.generate(Path(tmp), size, seed=3)
-        texts = [Path(f).read_text() for f in sorted(glob.glob(f"{tmp}/*.yaml")) + sorted(files)]
+    texts = corpus_texts(size)
     docs = [chunk for text in texts for _, chunk in split_documents(text)]
     rng = random.Random(5)
     docs += ["".join(rng.choices(FRAGMENTS, k=rng.randrange(40))) for _ in range(randoms)]
@@ -73,9 +67,6 @@ def run(docs: list[str], *, check: bool) -> int:
     return unsafe
 
 
-def rss_kib() -> int:
-    with open("/proc/self/statm") as fh:
-        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") // 1024
 
 
 def main() -> None:

@@ -17,9 +17,7 @@ text, no newline, a long line, deep nesting, many lines). Not part of the test r
 from __future__ import annotations
 
 import argparse
-import glob
 import sys
-import tempfile
 from pathlib import Path
 
 import yaml
@@ -27,7 +25,7 @@ import yaml
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-import corpus  # noqa: E402
+from memcheck_support import corpus_texts, rss_kib  # noqa: E402
 
 
 def node_paths(value, prefix=()):
@@ -46,10 +44,7 @@ def node_paths(value, prefix=()):
 def workload(size: int) -> list[tuple[str, list[tuple]]]:
     from kubeward.sources.yamlparse import split_documents
 
-    files = glob.glob(str(HERE.parent / "tests" / "data" / "**" / "*.yaml"), recursive=True)
-    with tempfile.TemporaryDirectory() as tmp:
-        corpus.generate(Path(tmp), size, seed=3)
-        texts = [Path(f).read_text() for f in sorted(glob.glob(f"{tmp}/*.yaml")) + sorted(files)]
+    texts = corpus_texts(size)
     docs = []
     for text in texts:
         for _, chunk in split_documents(text):
@@ -100,11 +95,6 @@ def run(docs, rounds: int) -> int:
     return lookups
 
 
-def rss_kib() -> int:
-    with open("/proc/self/statm") as fh:
-        import os
-
-        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") // 1024
 
 
 def main() -> None:
