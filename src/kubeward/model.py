@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -59,6 +59,12 @@ class Resource:
     ``obj`` stays the raw decoded dict (fast); ``source`` keeps the text of the
     document so the engine can recover line numbers lazily, only for documents
     that have findings.
+
+    The identity (``kind``, ``api_version``, ``name``, ``namespace``) is read
+    from ``obj`` once, when the resource is made: checks ask for it hundreds of
+    thousands of times in a large scan, and a resource keeps its identity when
+    the engine shrinks ``obj`` after checking it. Change an object's identity
+    by making a new Resource.
     """
 
     obj: dict[str, Any]
@@ -68,6 +74,21 @@ class Resource:
     source: str | None = None  # the document's text, when it came from text
     list_path: Path = ()  # position inside a `kind: List` document, if any
     rendered: bool = False  # produced by helm/kustomize: lines are not the user's
+    kind: str = field(init=False, repr=False)
+    api_version: str = field(init=False, repr=False)
+    name: str = field(init=False, repr=False)
+    namespace: str = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        obj = self.obj
+        self.kind = _str(obj.get("kind"))
+        self.api_version = _str(obj.get("apiVersion"))
+        meta = obj.get("metadata")
+        if isinstance(meta, dict):
+            self.name = _str(meta.get("name") or meta.get("generateName"))
+            self.namespace = _str(meta.get("namespace"))
+        else:
+            self.name = self.namespace = ""
 
     def __reduce__(self):
         # positional, not the slots-dataclass default (a dict per object): scan
@@ -75,26 +96,9 @@ class Resource:
         return Resource, (self.obj, self.file, self.doc_index, self.start_line, self.source, self.list_path, self.rendered)
 
     @property
-    def kind(self) -> str:
-        return _str(self.obj.get("kind"))
-
-    @property
-    def api_version(self) -> str:
-        return _str(self.obj.get("apiVersion"))
-
-    @property
     def metadata(self) -> dict[str, Any]:
         meta = self.obj.get("metadata")
         return meta if isinstance(meta, dict) else {}
-
-    @property
-    def name(self) -> str:
-        meta = self.metadata
-        return _str(meta.get("name") or meta.get("generateName"))
-
-    @property
-    def namespace(self) -> str:
-        return _str(self.metadata.get("namespace"))
 
     @property
     def ref(self) -> str:
