@@ -168,11 +168,24 @@ class Workload:
     namespace: str
     labels: dict[str, str]
     ports: tuple[ContainerPort, ...] = ()
-    named: dict[tuple[str, str], tuple[int, ...]] = field(default_factory=dict)
-    key: str = ""  # namespace/name, set on creation
+    _named: dict[tuple[str, str], tuple[int, ...]] | None = field(default=None, repr=False)
 
-    def __post_init__(self) -> None:
-        self.key = f"{self.namespace}/{self.resource.name}"
+    @property
+    def named(self) -> dict[tuple[str, str], tuple[int, ...]]:
+        """(port name, protocol) -> the port numbers of that name: worked out when a rule names a port
+        (most analyses never do, and a scan holds one Workload per workload of the input)."""
+        if self._named is None:
+            named: dict[tuple[str, str], tuple[int, ...]] = {}
+            for port in self.ports:
+                if port.name:
+                    key = (port.name, port.protocol)
+                    named[key] = (*named.get(key, ()), port.number)
+            self._named = named
+        return self._named
+
+    @property
+    def key(self) -> str:
+        return f"{self.namespace}/{self.resource.name}"
 
     @property
     def name(self) -> str:
@@ -204,13 +217,10 @@ Endpoint = Workload | External
 
 
 def workload_of(resource: Resource, facts: WorkloadFacts) -> Workload:
-    labels = {k: v for k, v in mapping(facts.labels).items() if isinstance(k, str) and isinstance(v, str)}
-    named: dict[tuple[str, str], tuple[int, ...]] = {}
-    for port in facts.ports:
-        if port.name:
-            key = (port.name, port.protocol)
-            named[key] = (*named.get(key, ()), port.number)
-    return Workload(resource, resource.namespace, labels, facts.ports, named)
+    labels = mapping(facts.labels)
+    if not all(isinstance(k, str) and isinstance(v, str) for k, v in labels.items()):
+        labels = {k: v for k, v in labels.items() if isinstance(k, str) and isinstance(v, str)}
+    return Workload(resource, resource.namespace, labels, facts.ports)
 
 
 # ---------------------------------------------------------------- policies
