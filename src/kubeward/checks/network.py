@@ -10,7 +10,7 @@ from ..analysis import netpol
 from ..analysis.workloads import workload_index
 from ..inventory import Inventory, dig, kind_key, mapping, template_meta_path
 from ..model import Path, Resource, Severity, Violation, format_path
-from ..selectors import LabelIndex
+from ..selectors import LabelIndex, SelectorIndex
 from .registry import check
 
 SOURCE_RANGES_ANNOTATION = "service.beta.kubernetes.io/load-balancer-source-ranges"
@@ -475,10 +475,14 @@ def namespace_without_default_deny_egress(inventory: Inventory) -> Iterator[tupl
 )
 def workload_without_network_policy(inventory: Inventory) -> Iterator[tuple[Resource, Violation]]:
     net = netpol.network_of(inventory)
+    # the pod selectors of each namespace's valid policies, filed by a label they require:
+    # testing every workload against every policy of its namespace grows with their product
+    selectors = {ns: SelectorIndex(p.pod_selector for p in policies) for ns, policies in net.by_namespace.items()}
     for workload in net.workloads:
         if not workload.namespace:
             continue
-        if not any(p.selects(workload) for p in net.by_namespace.get(workload.namespace, ())):
+        index = selectors.get(workload.namespace)
+        if index is None or not index.selects(workload.labels):
             resource = workload.resource
             path = (*template_meta_path(kind_key(resource)), "labels")
             yield (
