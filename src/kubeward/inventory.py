@@ -9,7 +9,7 @@ and the value is treated as absent.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, NamedTuple, TypeVar
 
 from .model import Path, Resource
@@ -352,16 +352,27 @@ def workload_facts(pod: PodSpec) -> WorkloadFacts:
 class Inventory:
     """Every resource of a run, indexed by kind and namespace."""
 
-    def __init__(self, resources: list[Resource]):
-        self.resources = resources
+    def __init__(self, resources: list[Resource] | None = None):
+        self.resources: list[Resource] = []
         self.by_kind: dict[str, list[Resource]] = defaultdict(list)
         self.by_namespace: dict[str, list[Resource]] = defaultdict(list)
-        for resource in resources:
-            self.by_kind[kind_key(resource)].append(resource)
-            self.by_namespace[resource.namespace].append(resource)
+        self.add(resources or ())
         self._pods: dict[int, PodSpec | None] = {}
         self._facts: dict[int, WorkloadFacts | None] = {}
         self._memo: dict[str, Any] = {}
+
+    def add(self, resources: Iterable[Resource]) -> None:
+        """Add resources (before any check reads the inventory): a scan adds each batch as
+        it arrives from the workers, so indexing overlaps with their work."""
+        by_kind, by_namespace = self.by_kind, self.by_namespace
+        for resource in resources:
+            self.resources.append(resource)
+            by_kind[kind_key(resource)].append(resource)
+            by_namespace[resource.namespace].append(resource)
+
+    def kind_counts(self) -> dict[str, int]:
+        """Resources per kind key, in order of first appearance."""
+        return {kind: len(items) for kind, items in self.by_kind.items()}
 
     def cached(self, key: str, compute: Callable[[Inventory], T]) -> T:
         """``compute(self)``, computed once per inventory: for structures that several

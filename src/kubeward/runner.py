@@ -107,7 +107,7 @@ def _scan_paths(
     scanner = Scanner(checks, config, today)
     inputs = collect_inputs(paths, stdin=stdin, max_file_bytes=max_file_bytes, helm_values=helm_values)
     result = ScanResult(checks=scanner.checks)
-    kept: list[Resource] = []
+    inventory = Inventory()  # what the cross-resource checks read, indexed as batches arrive
     result.errors.extend(inputs.loaded.errors)
     encode = encode if sink is not None else None
 
@@ -124,7 +124,7 @@ def _scan_paths(
             result.findings.extend(batch.findings)
         elif batch.findings:
             sink(batch.findings)
-        kept.extend(batch.resources)
+        inventory.add(batch.resources)
         result.errors.extend(batch.errors)
         # what is kept lives until the report: stop the cycle collector from
         # re-walking it after every batch (its cost would grow with the input)
@@ -162,10 +162,10 @@ def _scan_paths(
         for files in batches:
             absorb(_scan_files(scanner, files, max_file_bytes, encode))
 
-    result.resources = len(kept)
-    result.kind_counts = count_kinds(kept)
+    result.resources = len(inventory)
+    result.kind_counts = inventory.kind_counts()
     with _no_collections():
-        findings, errors = scanner.check_inventory(Inventory(kept))
+        findings, errors = scanner.check_inventory(inventory)
     absorb(_pack(findings, [], errors, encode))
     return result
 
