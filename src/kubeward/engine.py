@@ -12,7 +12,17 @@ from typing import Any
 
 from .checks.registry import Check, all_checks, matches
 from .config import Config
-from .inventory import POD_SPEC_PATHS, Inventory, PodSpec, dig, kind_key, pod_spec_of, template_meta_path, workload_facts
+from .inventory import (
+    POD_SPEC_PATHS,
+    Inventory,
+    PodSpec,
+    WorkloadFacts,
+    dig,
+    kind_key,
+    pod_spec_of,
+    template_meta_path,
+    workload_facts,
+)
 from .model import Finding, InputError, Path, Resource, Severity, Violation
 from .sources.locate import assign_lines
 
@@ -171,7 +181,7 @@ class Scanner:
                 if take_facts and key in POD_SPEC_PATHS:
                     pod = pods.get(id(resource)) or pod_spec_of(resource, key)
                     if pod is not None:
-                        resource.facts = workload_facts(pod)
+                        resource.facts = _shared_facts(workload_facts(pod))
                 if key not in self.full_kinds:
                     release_resource(resource, key)
                 else:
@@ -243,6 +253,15 @@ def release_resource(resource: Resource, key: str | None = None) -> None:
         "metadata": identity,
     }
     resource.source = None
+
+
+def _shared_facts(facts: WorkloadFacts) -> WorkloadFacts:
+    """The facts with their strings interned, as release_resource interns what it keeps."""
+    try:
+        labels = _interned_tree(facts.labels)
+    except RecursionError:
+        labels = facts.labels  # a hostile nesting depth: keep them as they are
+    return facts._replace(labels=labels, account=sys.intern(facts.account))
 
 
 def share_strings(resource: Resource) -> None:

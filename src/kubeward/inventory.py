@@ -8,6 +8,7 @@ and the value is treated as absent.
 
 from __future__ import annotations
 
+import marshal
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, NamedTuple, TypeVar
@@ -333,6 +334,19 @@ class WorkloadFacts(NamedTuple):
     replicas: Any  # the object's spec.replicas
     ports: tuple[ContainerPort, ...]  # see container_ports
     declared: frozenset[int | str]  # see declared_ports
+
+    def __reduce__(self):
+        # as Resource's: marshal keeps interned strings interned in the receiving process
+        plain = (*self[:5], tuple(tuple(p) for p in self.ports), self.declared)
+        try:
+            return _facts_from_marshal, (marshal.dumps(plain),)
+        except ValueError:  # a hostile nesting depth in the labels
+            return WorkloadFacts, tuple(self)
+
+
+def _facts_from_marshal(data: bytes) -> WorkloadFacts:
+    labels, account_field, account, automount, replicas, ports, declared = marshal.loads(data)
+    return WorkloadFacts(labels, account_field, account, automount, replicas, tuple(ContainerPort(*p) for p in ports), declared)
 
 
 def workload_facts(pod: PodSpec) -> WorkloadFacts:

@@ -32,6 +32,7 @@ from .sources.files import DEFAULT_MAX_FILE_BYTES, collect_inputs, load_file
 PARALLEL_MIN_FILES = 16
 PARALLEL_MIN_BYTES = 2 * 1024 * 1024
 BATCH_BYTES = 512 * 1024
+FINAL_CHUNK = 5_000  # cross-resource findings handed to the report at a time
 GC_THRESHOLD = 20_000  # allocations between runs of the cycle collector while scanning
 
 
@@ -166,7 +167,11 @@ def _scan_paths(
     result.kind_counts = inventory.kind_counts()
     with _no_collections():
         findings, errors = scanner.check_inventory(inventory)
-    absorb(_pack(findings, [], errors, encode))
+    # a few thousand findings at a time: encoded at once, the 73k cross-resource findings of
+    # a 100k-resource scan made a 44 MB buffer (twice that while it grew), the scan's peak
+    sort_findings(findings)
+    for start in range(0, max(len(findings), 1), FINAL_CHUNK):
+        absorb(_pack(findings[start : start + FINAL_CHUNK], [], errors if start == 0 else [], encode))
     return result
 
 
