@@ -16,8 +16,8 @@ from .registry import check
 SOURCE_RANGES_ANNOTATION = "service.beta.kubernetes.io/load-balancer-source-ranges"
 OPEN_RANGES = frozenset({"0.0.0.0/0", "::/0"})
 NGINX_SNIPPETS = tuple(f"nginx.ingress.kubernetes.io/{name}-snippet" for name in ("configuration", "server", "auth", "stream"))
-# what a workload keeps after release for N006/N007: its pod labels and declared ports
-# (init containers too: a native sidecar serves on its ports)
+
+
 def _annotations(resource: Resource) -> dict[str, Any]:
     return mapping(resource.metadata.get("annotations"))
 
