@@ -281,23 +281,28 @@ class ContainerPort(NamedTuple):
     name: str | None
 
 
-def container_ports(pod: PodSpec) -> tuple[ContainerPort, ...]:
-    """The valid ports of a pod's containers and init containers (a native sidecar serves on its ports too)."""
-    ports: list[ContainerPort] = []
+def _port_items(pod: PodSpec) -> Iterator[dict[str, Any]]:
+    """The port entries of a pod's containers and init containers (a native sidecar serves on its ports too)."""
     for field_name in ("containers", "initContainers"):
         containers = pod.spec.get(field_name)
         for container in containers if isinstance(containers, list) else ():
             items = container.get("ports") if isinstance(container, dict) else None
             for item in items if isinstance(items, list) else ():
-                if not isinstance(item, dict):
-                    continue
-                number, protocol, name = item.get("containerPort"), item.get("protocol"), item.get("name")
-                if isinstance(number, bool) or not isinstance(number, int) or not 1 <= number <= MAX_PORT:
-                    continue
-                protocol = protocol if protocol in PROTOCOLS else "TCP" if protocol is None else None
-                if protocol is None:
-                    continue
-                ports.append(ContainerPort(number, protocol, name if isinstance(name, str) and name else None))
+                if isinstance(item, dict):
+                    yield item
+
+
+def container_ports(pod: PodSpec) -> tuple[ContainerPort, ...]:
+    """The valid ports of a pod's containers and init containers."""
+    ports: list[ContainerPort] = []
+    for item in _port_items(pod):
+        number, protocol, name = item.get("containerPort"), item.get("protocol"), item.get("name")
+        if isinstance(number, bool) or not isinstance(number, int) or not 1 <= number <= MAX_PORT:
+            continue
+        protocol = protocol if protocol in PROTOCOLS else "TCP" if protocol is None else None
+        if protocol is None:
+            continue
+        ports.append(ContainerPort(number, protocol, name if isinstance(name, str) and name else None))
     return tuple(ports)
 
 
@@ -305,17 +310,11 @@ def declared_ports(pod: PodSpec) -> tuple[int | str, ...]:
     """Every containerPort value and port name the containers and init containers declare, as
     written, once each (a tuple: a few per workload, and a third of a frozenset's size)."""
     declared: dict[int | str, None] = {}
-    for field_name in ("containers", "initContainers"):
-        containers = pod.spec.get(field_name)
-        for container in containers if isinstance(containers, list) else ():
-            items = container.get("ports") if isinstance(container, dict) else None
-            for port in items if isinstance(items, list) else ():
-                if not isinstance(port, dict):
-                    continue
-                for key in ("containerPort", "name"):
-                    value = port.get(key)
-                    if isinstance(value, (int, str)) and not isinstance(value, bool):
-                        declared[value] = None
+    for item in _port_items(pod):
+        for key in ("containerPort", "name"):
+            value = item.get(key)
+            if isinstance(value, (int, str)) and not isinstance(value, bool):
+                declared[value] = None
     return tuple(declared)
 
 
