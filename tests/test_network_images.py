@@ -489,6 +489,30 @@ def test_workloads_are_released_to_their_facts():
     assert not errors and len(findings) == 3
 
 
+def test_the_ports_facts_read_container_and_init_container_ports_as_written():
+    from kubeward.inventory import container_ports, declared_ports, pod_spec_of
+
+    ports = [
+        {"containerPort": 8080, "name": "http"},
+        {"containerPort": 53, "protocol": "UDP", "name": "dns"},
+        {"containerPort": 9000, "protocol": "tcp"},  # not a protocol the API accepts: not a port
+        {"containerPort": 0},
+        {"containerPort": 65536},
+        {"containerPort": True},
+        {"containerPort": "8081", "name": ""},
+        "junk",
+    ]
+    spec = {"containers": [{"name": "a", "ports": ports}, "junk", {"name": "b", "ports": "x"}],
+            "initContainers": [{"name": "sidecar", "ports": [{"containerPort": 9090}]}]}  # fmt: skip
+    pod = pod_spec_of(Resource({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": spec}, "f"))
+    assert container_ports(pod) == (
+        ContainerPort(8080, "TCP", "http"),
+        ContainerPort(53, "UDP", "dns"),
+        ContainerPort(9090, "TCP", None),
+    )
+    assert declared_ports(pod) == (8080, "http", 53, "dns", 9000, 0, 65536, "8081", "", 9090)
+
+
 # -- odd input -----------------------------------------------------------------
 
 leaf = (
