@@ -340,7 +340,7 @@ class WorkloadFacts(NamedTuple):
         plain = (*self[:5], tuple(tuple(p) for p in self.ports), self.declared)
         try:
             return _facts_from_marshal, (marshal.dumps(plain),)
-        except ValueError:  # a hostile nesting depth in the labels
+        except ValueError:  # what marshal cannot write (objects a library caller made)
             return WorkloadFacts, tuple(self)
 
 

@@ -97,7 +97,7 @@ class Resource:
         # object travels as marshal data: marshal keeps the strings the worker interned
         # interned on arrival, so a label key or a namespace that recurs across batches is
         # stored once in the main process (pickle makes a copy per batch: +25 MB at 100k
-        # resources). What marshal cannot write (a hostile nesting depth) is pickled.
+        # resources). What marshal cannot write (objects a library caller made) is pickled.
         fields = (self.file, self.doc_index, self.start_line, self.source, self.list_path, self.rendered, self.facts)
         try:
             return _unmarshal, (marshal.dumps(self.obj), *fields)

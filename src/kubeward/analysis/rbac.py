@@ -712,7 +712,6 @@ def _aggregated_rules(role: Role, by_name: list[Role]) -> list[RuleSource]:
 # Who runs with it: workloads that mount a ServiceAccount's token, and their exposure
 
 
-
 @dataclass(slots=True)
 class Usage:
     """A workload running as a ServiceAccount."""
