@@ -6,7 +6,8 @@
 
 Each run is a fresh `kubeward scan DIR -f json -o /dev/null` process (start-up,
 reading, parsing, every check, line recovery and the report included); peak RSS
-is sampled over the whole process tree (the scan and its workers) every 20 ms,
+is sampled over the whole process tree (the scan and its workers) every 20 ms, PSS
+(shared pages split between the processes that share them) every 200 ms,
 and the main process's own peak comes from wait4(); CPU is the user+system time
 of the scan and its workers, per resource (steadier than the wall time). Corpora
 are generated once into bench/.corpus/ by corpus.py (deterministic, seed 1). Not
@@ -41,10 +42,9 @@ def ensure_corpus(size: int) -> Path:
     return target
 
 
-def _tree_rss_kib(root: int) -> int:
-    """Resident memory of a process and all its descendants, from /proc."""
+def _tree(root: int) -> list[int]:
+    """A process and all its descendants, from /proc."""
     children: dict[int, list[int]] = {}
-    rss: dict[int, int] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -53,15 +53,39 @@ def _tree_rss_kib(root: int) -> int:
                 fields = fh.read().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        pid = int(entry)
-        children.setdefault(int(fields[1]), []).append(pid)
-        rss[pid] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE") // 1024
-    total, stack = 0, [root]
+        children.setdefault(int(fields[1]), []).append(int(entry))
+    found, stack = [], [root]
     while stack:
         pid = stack.pop()
-        total += rss.get(pid, 0)
+        found.append(pid)
         stack.extend(children.get(pid, ()))
-    return total
+    return found
+
+
+def _rss_kib(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return int(fh.read().rsplit(")", 1)[1].split()[21]) * PAGE_KIB
+    except OSError:  # gone meanwhile
+        return 0
+
+
+def _pss_kib(pid: int) -> int:
+    """Proportional set size: the pages a forked worker shares with its parent are split between
+    them, where summed RSS counts them once per process. Costlier to read (the kernel walks the
+    page tables), so it is sampled less often."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as fh:
+            for line in fh:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+PAGE_KIB = os.sysconf("SC_PAGE_SIZE") // 1024
+PSS_EVERY = 10  # samples of RSS per sample of PSS
 
 
 def _children_cpu() -> float:
@@ -69,17 +93,21 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def run_once(directory: Path, fmt: str, extra: list[str]) -> tuple[float, int, int, float]:
-    """(seconds, peak RSS of the scan and its workers together in KiB, own peak RSS in KiB,
-    CPU seconds of the scan and its workers: steadier than the wall time on a busy machine)."""
+def run_once(directory: Path, fmt: str, extra: list[str]) -> tuple[float, int, int, int, float]:
+    """(seconds, peak RSS and peak PSS of the scan and its workers together in KiB, own peak RSS
+    in KiB, CPU seconds of the scan and its workers: steadier than the wall time on a busy machine)."""
     cpu = _children_cpu()
     cmd = [sys.executable, "-m", "kubeward", "scan", str(directory), "-f", fmt, "-o", os.devnull]
     cmd += ["--no-config", "--fail-on", "none"]
     start = time.perf_counter()
     proc = subprocess.Popen([*cmd, *extra], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    peak = 0
+    peak = peak_pss = samples = 0
     while True:  # sample the whole process tree: workers are not in wait4()'s figure
-        peak = max(peak, _tree_rss_kib(proc.pid))
+        pids = _tree(proc.pid)
+        peak = max(peak, sum(map(_rss_kib, pids)))
+        if samples % PSS_EVERY == 0:
+            peak_pss = max(peak_pss, sum(map(_pss_kib, pids)))
+        samples += 1
         pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
         if pid:
             break
@@ -88,7 +116,7 @@ def run_once(directory: Path, fmt: str, extra: list[str]) -> tuple[float, int, i
     code = os.waitstatus_to_exitcode(status)
     if code != 0:
         sys.exit(f"scan failed ({code}): {proc.stderr.read().decode()[-2000:]}")
-    return elapsed, max(peak, usage.ru_maxrss), usage.ru_maxrss, _children_cpu() - cpu
+    return elapsed, max(peak, usage.ru_maxrss), peak_pss, usage.ru_maxrss, _children_cpu() - cpu
 
 
 def main() -> None:
@@ -99,18 +127,17 @@ def main() -> None:
     parser.add_argument("extra", nargs="*", help="extra arguments for kubeward scan")
     args = parser.parse_args()
     print(
-        f"{'resources':>10} {'best s':>8} {'res/s':>9} {'RSS all':>9} {'RSS main':>9} {'CPU µs/res':>11}   "
+        f"{'resources':>10} {'best s':>8} {'res/s':>9} {'RSS all':>9} {'PSS all':>9} {'RSS main':>9} {'CPU µs/res':>11}   "
         f"({args.format}, best of {args.repeat}, {os.cpu_count()} cpus)"
     )
     for size in args.sizes:
         directory = ensure_corpus(size)
         runs = [run_once(directory, args.format, args.extra) for _ in range(args.repeat)]
         best = min(r[0] for r in runs)
-        rss = max(r[1] for r in runs)
-        own = max(r[2] for r in runs)
-        cpu = min(r[3] for r in runs)
+        rss, pss, own = (max(r[i] for r in runs) / 1024 for i in (1, 2, 3))
+        cpu = min(r[4] for r in runs)
         print(
-            f"{size:>10,} {best:>8.2f} {size / best:>9,.0f} {rss / 1024:>7.0f}MB {own / 1024:>7.0f}MB {cpu / size * 1e6:>11.0f}",
+            f"{size:>10,} {best:>8.2f} {size / best:>9,.0f} {rss:>7.0f}MB {pss:>7.0f}MB {own:>7.0f}MB {cpu / size * 1e6:>11.0f}",
             flush=True,
         )
 
