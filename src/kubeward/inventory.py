@@ -426,9 +426,12 @@ class Inventory:
             self._facts[key] = workload_facts(pod) if pod is not None else None
         return self._facts[key]
 
-    def workload_facts(self) -> Iterator[tuple[Resource, WorkloadFacts]]:
-        """Every workload with its facts, in input order by kind (as :meth:`workloads`)."""
-        for resource in self.kinds(*POD_SPEC_PATHS):
-            facts = self.facts(resource)
-            if facts is not None:
-                yield resource, facts
+    def workload_facts(self) -> list[tuple[Resource, WorkloadFacts]]:
+        """Every workload with its facts, in input order by kind (as :meth:`workloads`); listed
+        once per inventory, as most cross-resource analyses start from it."""
+        return self.cached("workload_facts", _workload_facts)
+
+
+def _workload_facts(inventory: Inventory) -> list[tuple[Resource, WorkloadFacts]]:
+    pairs = ((resource, inventory.facts(resource)) for resource in inventory.kinds(*POD_SPEC_PATHS))
+    return [(resource, facts) for resource, facts in pairs if facts is not None]
