@@ -30,7 +30,7 @@ from typing import Any
 from ..inventory import AUTOMOUNT, Inventory, dig, mapping
 from ..model import Path, Resource
 from ..selectors import selector_matches
-from .workloads import workload_index
+from .workloads import selected_by
 
 RBAC_GROUP = "rbac.authorization.k8s.io"
 ALL = "*"  # rbacv1.VerbAll, APIGroupAll, ResourceAll, NonResourceAll
@@ -772,11 +772,10 @@ def exposing_services(inventory: Inventory) -> dict[str, list[tuple[Resource, st
 def service_account_usage(inventory: Inventory, model: RbacModel | None = None) -> dict[tuple[str, str], list[Usage]]:
     """(namespace, ServiceAccount) -> the workloads running as it."""
     model = model or RbacModel.of(inventory)
-    index = workload_index(inventory)
     exposure: dict[int, list[str]] = defaultdict(list)  # from each exposing Service to what it selects: no pairwise pass
-    for namespace, services in exposing_services(inventory).items():
+    for services in exposing_services(inventory).values():
         for service, reason in services:
-            for workload in index.service_selected(namespace, dig(service.obj, "spec", "selector")):
+            for workload in selected_by(inventory, service):
                 exposure[id(workload)].append(reason)
     usage: dict[tuple[str, str], list[Usage]] = defaultdict(list)
     for workload, facts in inventory.workload_facts():

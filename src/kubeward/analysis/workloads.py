@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..inventory import Inventory
+from ..inventory import Inventory, dig
 from ..model import Resource
 from ..selectors import LabelIndex
 
@@ -15,3 +15,13 @@ def workload_index(inventory: Inventory) -> LabelIndex[Resource]:
 
 def _build(inventory: Inventory) -> LabelIndex[Resource]:
     return LabelIndex((resource.namespace, facts.labels, resource) for resource, facts in inventory.workload_facts())
+
+
+def selected_by(inventory: Inventory, service: Resource) -> list[Resource]:
+    """The workloads a Service's selector selects in its namespace: worked out once per Service
+    (several checks and the RBAC exposure analysis ask)."""
+    found: dict[int, list[Resource]] = inventory.cached("selected_by_service", lambda _: {})
+    key = id(service)
+    if key not in found:
+        found[key] = workload_index(inventory).service_selected(service.namespace, dig(service.obj, "spec", "selector"))
+    return found[key]

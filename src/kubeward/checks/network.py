@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from ..analysis import netpol
-from ..analysis.workloads import workload_index
+from ..analysis.workloads import selected_by, workload_index
 from ..inventory import Inventory, dig, kind_key, mapping, template_meta_path
 from ..model import Path, Resource, Severity, Violation, format_path
 from ..selectors import LabelIndex, SelectorIndex
@@ -211,10 +211,6 @@ def ingress_catch_all(ingress: Resource) -> Iterator[Violation]:
             yield Violation(("spec", "rules", i), f"rule {i} has no host: it serves every hostname")
 
 
-def _selected(workloads: LabelIndex[Resource], service: Resource) -> list[Resource]:
-    return workloads.service_selected(service.namespace, dig(service.obj, "spec", "selector"))
-
-
 def _selecting_services(inventory: Inventory) -> Iterator[Resource]:
     """Services whose selector means something: an ExternalName Service ignores it."""
     return (s for s in inventory.kinds("Service") if _service_type(s) != "ExternalName")
@@ -241,9 +237,8 @@ def _selecting_services(inventory: Inventory) -> Iterator[Resource]:
     tags=("network",),
 )
 def service_target_port_undeclared(inventory: Inventory) -> Iterator[tuple[Resource, Violation]]:
-    workloads = workload_index(inventory)
     for service in _selecting_services(inventory):
-        pods = _selected(workloads, service)
+        pods = selected_by(inventory, service)
         ports = dig(service.obj, "spec", "ports")
         if not pods or not isinstance(ports, list):
             continue
@@ -287,7 +282,7 @@ def service_selects_nothing(inventory: Inventory) -> Iterator[tuple[Resource, Vi
         selector = dig(service.obj, "spec", "selector")
         if not isinstance(selector, dict) or not selector or not workloads.by_ns.get(service.namespace):
             continue  # no selector (manual endpoints), or no workload of its namespace to compare
-        if not _selected(workloads, service):
+        if not selected_by(inventory, service):
             text = ", ".join(f"{k}={v}" for k, v in selector.items())
             where = service.namespace or "(no namespace)"
             yield service, Violation(("spec", "selector"), f"selector {text} selects no workload in namespace {where}")
