@@ -220,16 +220,12 @@ class Scanner:
 def scan(inventory: Inventory, checks: Iterable[Check], config: Config, today: dt.date | None = None) -> ScanResult:
     """Run every selected check over an in-memory inventory (the library entry point)."""
     scanner = Scanner(checks, config, today)
-    result = ScanResult(checks=scanner.checks, resources=len(inventory), kind_counts=count_kinds(inventory.resources))
+    result = ScanResult(checks=scanner.checks, resources=len(inventory), kind_counts=inventory.kind_counts())
     for findings, errors in (scanner.check_resources(inventory.resources), scanner.check_inventory(inventory)):
         sort_findings(findings)
         result.record(findings)
         result.errors.extend(errors)
     return result
-
-
-def count_kinds(resources: Iterable[Resource]) -> dict[str, int]:
-    return dict(Counter(kind_key(r) for r in resources))
 
 
 def release_resource(resource: Resource, key: str | None = None) -> None:

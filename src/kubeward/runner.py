@@ -23,7 +23,7 @@ from typing import Any, BinaryIO, NamedTuple
 
 from .checks.registry import Check, lookup
 from .config import Config
-from .engine import Scanner, ScanResult, Tally, count_kinds, sort_findings
+from .engine import Scanner, ScanResult, Tally, sort_findings
 from .inventory import Inventory
 from .model import Finding, InputError, Resource
 from .sources.files import DEFAULT_MAX_FILE_BYTES, collect_inputs, load_file
@@ -285,10 +285,11 @@ def scan_resources(
     """Scan objects already in memory (a live cluster's), as :func:`scan_paths` scans files:
     per-resource checks, then the cross-resource ones; resources are released on the way."""
     scanner = Scanner(checks, config, today or dt.date.today())
-    result = ScanResult(checks=scanner.checks, resources=len(resources), kind_counts=count_kinds(resources))
+    inventory = Inventory(resources)  # indexed by kind and namespace, which release keeps
+    result = ScanResult(checks=scanner.checks, resources=len(inventory), kind_counts=inventory.kind_counts())
     for phase in (
         lambda: scanner.check_resources(resources, release=True),
-        lambda: scanner.check_inventory(Inventory(resources)),
+        lambda: scanner.check_inventory(inventory),
     ):
         findings, errors = phase()
         sort_findings(findings)
