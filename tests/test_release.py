@@ -75,8 +75,12 @@ def test_released_strings_are_interned():
 # ---------------------------------------------------------------- workload facts
 
 _port = st.fixed_dictionaries(
-    {}, optional={"containerPort": st.sampled_from([80, 0, 70000, True, "80"]), "name": st.sampled_from(["http", "", 3]),
-                  "protocol": st.sampled_from(["TCP", "UDP", "tcp", None])},  # fmt: skip
+    {},
+    optional={
+        "containerPort": st.sampled_from([80, 0, 70000, True, "80"]),
+        "name": st.sampled_from(["http", "", 3]),
+        "protocol": st.sampled_from(["TCP", "UDP", "tcp", None]),
+    },  # fmt: skip
 )
 _container = st.fixed_dictionaries({}, optional={"name": st.just("c"), "ports": st.lists(_port, max_size=3) | _leaf})
 _pod_spec = st.fixed_dictionaries(
@@ -118,8 +122,12 @@ def test_a_released_workload_keeps_the_facts_of_the_full_object(key, spec, label
 
 def test_facts_are_taken_even_when_no_per_resource_check_runs_on_the_kind():
     template = {"metadata": {"labels": {"app": "w"}}, "spec": {"serviceAccountName": "w"}}
-    obj = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "w"},
-           "spec": {"replicas": 3, "template": template}}
+    obj = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "w"},
+        "spec": {"replicas": 3, "template": template},
+    }
     config = Config()
     resource = Resource(obj, "f.yaml")
     Scanner(select_checks(config, only=["KW-O005"]), config).check_resources([resource], release=True)
@@ -158,36 +166,3 @@ def test_sharing_strings_survives_a_hostile_nesting_depth():
     resource = Resource(obj, "a.yaml")
     share_strings(resource)
     assert resource.obj is obj  # left as it was, nothing raised
-
-
-# ---------------------------------------------------------------- to the main process
-
-
-def test_a_released_resource_arrives_whole_with_its_strings_shared():
-    """Workers pickle what they send back; the strings they interned stay interned on arrival,
-    so a label key that recurs across batches is stored once in the main process."""
-    import pickle
-
-    key = "".join(["app.kubernetes.io/", "name"])  # a fresh string, as a parser makes it
-    template = {"metadata": {"labels": {key: "web"}}, "spec": {"containers": [{"name": "c", "ports": [{"containerPort": 80}]}]}}
-    obj = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "namespace": "shop"},
-           "spec": {"replicas": 2, "template": template}}  # fmt: skip
-    config = Config()
-    resource = Resource(obj, "f.yaml", 3, 7)
-    Scanner(select_checks(config), config).check_resources([resource], release=True)
-    arrived = pickle.loads(pickle.dumps(resource, pickle.HIGHEST_PROTOCOL))
-    assert (arrived.obj, arrived.facts) == (resource.obj, resource.facts)
-    assert (arrived.file, arrived.doc_index, arrived.start_line, arrived.ref) == ("f.yaml", 3, 7, "Deployment/shop/web")
-    (label,) = arrived.facts.labels
-    assert label is sys.intern("app.kubernetes.io/name") and arrived.obj["metadata"]["namespace"] is sys.intern("shop")
-
-
-def test_what_marshal_cannot_write_is_pickled():
-    """Parsers make only what marshal writes; a library caller's objects may hold more."""
-    import datetime as dt
-    import pickle
-
-    obj = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "data": {"at": dt.date(2026, 1, 2)}}
-    resource = Resource(obj, "f")
-    arrived = pickle.loads(pickle.dumps(resource, pickle.HIGHEST_PROTOCOL))
-    assert arrived.ref == "ConfigMap/c" and arrived.obj["data"]["at"] == dt.date(2026, 1, 2)

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
+
+import pytest
 
 from helpers import DATA, EXAMPLES
 from kubeward import runner
 from kubeward.config import Config
-from kubeward.engine import select_checks
+from kubeward.engine import Scanner, select_checks
+from kubeward.inventory import ContainerPort, WorkloadFacts
+from kubeward.model import Resource
 from kubeward.report import jsonreport
 
 
@@ -178,3 +183,86 @@ def test_worker_files_are_removed(tmp_path, monkeypatch):
     _cli_report(corpus, "json", 2, out)
     assert json.loads(out.read_text())["findings"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["corpus", "report.json"]
+
+
+def _released_deployment() -> Resource:
+    key = "".join(["app.kubernetes.io/", "name"])  # a fresh string, as a parser makes it
+    template = {"metadata": {"labels": {key: "web"}}, "spec": {"containers": [{"name": "c", "ports": [{"containerPort": 80}]}]}}
+    obj = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "namespace": "shop"},
+           "spec": {"replicas": 2, "template": template}}  # fmt: skip
+    resource = Resource(obj, "f.yaml", 3, 7, None, ("items", 1), True)
+    config = Config()
+    Scanner(select_checks(config), config).check_resources([resource], release=True)
+    return resource
+
+
+def test_shipped_resources_arrive_whole_with_their_strings_shared():
+    """Workers ship what they checked as marshal data; the strings they interned stay
+    interned on arrival, so a label key that recurs across batches is stored once."""
+    resource = _released_deployment()
+    shipped = runner._ship([resource, Resource({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}}, "g")])
+    assert isinstance(shipped, bytes)
+    arrived, namespace = runner._unship(shipped)
+    assert (arrived.obj, arrived.facts) == (resource.obj, resource.facts)
+    assert type(arrived.facts) is WorkloadFacts and type(arrived.facts.ports[0]) is ContainerPort
+    fields = ("file", "doc_index", "start_line", "source", "list_path", "rendered", "ref")
+    assert [getattr(arrived, f) for f in fields] == ["f.yaml", 3, 7, None, ("items", 1), True, "Deployment/shop/web"]
+    assert (namespace.ref, namespace.facts) == ("Namespace/shop", None)
+    (label,) = arrived.facts.labels
+    assert label is sys.intern("app.kubernetes.io/name") and arrived.obj["metadata"]["namespace"] is sys.intern("shop")
+
+
+def test_what_marshal_cannot_write_travels_pickled():
+    """Parsers make only what marshal writes; a library caller's objects may hold more."""
+    import datetime as dt
+    import pickle
+
+    obj = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "data": {"at": dt.date(2026, 1, 2)}}
+    shipped = runner._ship([_released_deployment(), Resource(obj, "f")])
+    assert isinstance(shipped, list)
+    deployment, config_map = runner._unship(pickle.loads(pickle.dumps(shipped)))
+    assert config_map.ref == "ConfigMap/c" and config_map.obj["data"]["at"] == dt.date(2026, 1, 2)
+    assert deployment.facts == _released_deployment().facts
+
+
+def _corpus_of_batches(tmp_path, monkeypatch):
+    for i in range(6):
+        (tmp_path / f"cm{i}.yaml").write_text(f"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c{i}\n")
+    monkeypatch.setattr(runner, "BATCH_BYTES", 1)  # one file per batch
+
+
+def test_a_failing_worker_fails_the_scan(tmp_path, monkeypatch):
+    """An unexpected error in a worker (a bug) reaches the caller; it is not swallowed."""
+    _corpus_of_batches(tmp_path, monkeypatch)
+    scan_files = runner._scan_files
+
+    def flaky(scanner, files, *args):
+        if any(f.name == "cm3.yaml" for f in files):
+            raise ZeroDivisionError("boom")
+        return scan_files(scanner, files, *args)
+
+    monkeypatch.setattr(runner, "_scan_files", flaky)  # the forked workers inherit it
+    config = Config()
+    with pytest.raises(ZeroDivisionError, match="boom"):
+        runner.scan_paths([str(tmp_path)], select_checks(config), config, jobs=2)
+
+
+def test_a_worker_that_dies_is_an_error_not_a_hang(tmp_path, monkeypatch):
+    """A worker killed mid-scan (the OOM killer, say) ends the scan with an error and exit
+    status 2; multiprocessing.Pool used to wait for its result forever."""
+    import os
+
+    from helpers import run_cli
+
+    _corpus_of_batches(tmp_path, monkeypatch)
+    scan_files = runner._scan_files
+
+    def dying(scanner, files, *args):
+        if any(f.name == "cm3.yaml" for f in files):
+            os._exit(9)
+        return scan_files(scanner, files, *args)
+
+    monkeypatch.setattr(runner, "_scan_files", dying)
+    result = run_cli("scan", str(tmp_path), "--no-config", "-j", "2", "-f", "json", "-o", str(tmp_path / "out.json"))
+    assert result.exit_code == 2
+    assert "kubeward: error: a scan worker stopped unexpectedly" in result.stderr

@@ -8,7 +8,6 @@ and the value is treated as absent.
 
 from __future__ import annotations
 
-import marshal
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, NamedTuple, TypeVar
@@ -335,18 +334,14 @@ class WorkloadFacts(NamedTuple):
     ports: tuple[ContainerPort, ...]  # see container_ports
     declared: tuple[int | str, ...]  # see declared_ports
 
-    def __reduce__(self):
-        # as Resource's: marshal keeps interned strings interned in the receiving process
-        plain = (*self[:5], tuple(tuple(p) for p in self.ports), self.declared)
-        try:
-            return _facts_from_marshal, (marshal.dumps(plain),)
-        except ValueError:  # what marshal cannot write (objects a library caller made)
-            return WorkloadFacts, tuple(self)
+    def plain(self) -> tuple:
+        """The facts as plain tuples, for marshal (scan workers send them so)."""
+        return (*self[:5], tuple(tuple(p) for p in self.ports), self.declared)
 
-
-def _facts_from_marshal(data: bytes) -> WorkloadFacts:
-    labels, account_field, account, automount, replicas, ports, declared = marshal.loads(data)
-    return WorkloadFacts(labels, account_field, account, automount, replicas, tuple(ContainerPort(*p) for p in ports), declared)
+    @classmethod
+    def from_plain(cls, plain: tuple) -> WorkloadFacts:
+        labels, account_field, account, automount, replicas, ports, declared = plain
+        return cls(labels, account_field, account, automount, replicas, tuple(ContainerPort(*p) for p in ports), declared)
 
 
 def workload_facts(pod: PodSpec) -> WorkloadFacts:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import enum
 import functools
-import marshal
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -92,18 +91,6 @@ class Resource:
         else:
             self.name = self.namespace = ""
 
-    def __reduce__(self):
-        # Scan workers send every resource they checked back to the main process. The
-        # object travels as marshal data: marshal keeps the strings the worker interned
-        # interned on arrival, so a label key or a namespace that recurs across batches is
-        # stored once in the main process (pickle makes a copy per batch: +25 MB at 100k
-        # resources). What marshal cannot write (objects a library caller made) is pickled.
-        fields = (self.file, self.doc_index, self.start_line, self.source, self.list_path, self.rendered, self.facts)
-        try:
-            return _unmarshal, (marshal.dumps(self.obj), *fields)
-        except ValueError:
-            return Resource, (self.obj, *fields)
-
     @property
     def metadata(self) -> dict[str, Any]:
         meta = self.obj.get("metadata")
@@ -113,10 +100,6 @@ class Resource:
     def ref(self) -> str:
         ns = self.namespace
         return f"{self.kind}/{ns + '/' if ns else ''}{self.name}"
-
-
-def _unmarshal(data: bytes, *fields: Any) -> Resource:
-    return Resource(marshal.loads(data), *fields)
 
 
 def _str(value: Any) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import gc
+import marshal
 import os
 import shutil
 import tempfile
@@ -24,7 +25,7 @@ from typing import Any, BinaryIO, NamedTuple
 from .checks.registry import Check, lookup
 from .config import Config
 from .engine import Scanner, ScanResult, Tally, sort_findings
-from .inventory import Inventory
+from .inventory import Inventory, WorkloadFacts
 from .model import Finding, InputError, Resource
 from .sources.files import DEFAULT_MAX_FILE_BYTES, collect_inputs, load_file
 
@@ -36,13 +37,17 @@ FINAL_CHUNK = 5_000  # cross-resource findings handed to the report at a time
 GC_THRESHOLD = 20_000  # allocations between runs of the cycle collector while scanning
 
 
+class WorkerLost(RuntimeError):
+    """A worker process died mid-scan: the report would be incomplete."""
+
+
 class Batch(NamedTuple):
     """What a batch of files gives the main process."""
 
     findings: list[Finding] | None  # in source order; None when encoded
     encoded: Any  # what ``encode`` made of the findings (None without encode, or without findings)
     tally: Tally  # what the result counts of the findings
-    resources: list[Resource]  # released once checked
+    resources: list[Resource] | bytes  # released once checked; from a worker, as _ship made them
     errors: list[InputError]
 
 
@@ -125,7 +130,7 @@ def _scan_paths(
             result.findings.extend(batch.findings)
         elif batch.findings:
             sink(batch.findings)
-        inventory.add(batch.resources)
+        inventory.add(_unship(batch.resources))
         result.errors.extend(batch.errors)
         # what is kept lives until the report: stop the cycle collector from
         # re-walking it after every batch (its cost would grow with the input)
@@ -140,22 +145,32 @@ def _scan_paths(
     workers = _worker_count(jobs, len(inputs.files), sum(sizes))
     if workers > 1 and len(batches) > 1:
         import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+        from concurrent.futures.process import BrokenProcessPool
 
         method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
         ctx = multiprocessing.get_context(method)
         spool = tempfile.mkdtemp(prefix="kubeward-")
         init = ([c.id for c in scanner.checks], config, today, max_file_bytes, encode, spool)
         try:
-            with ctx.Pool(workers, initializer=_init_worker, initargs=init) as pool:
-                # a sliding window, not imap: results wait in memory only while the
+            # ProcessPoolExecutor, not multiprocessing.Pool: Pool's worker-handler thread wakes
+            # whenever a result is waiting (26k times in a 100k-resource scan, 0.4 s of CPU)
+            with ProcessPoolExecutor(workers, ctx, initializer=_init_worker, initargs=init) as pool:
+                # a sliding window, not map: results wait in memory only while the
                 # report writer is busy with earlier ones, never for the whole input
                 todo = enumerate(batches)
-                pending = deque(pool.apply_async(_scan_batch, task) for task in islice(todo, 2 * workers))
+                pending = deque(pool.submit(_scan_batch, *task) for task in islice(todo, 2 * workers))
                 while pending:
-                    batch = pending.popleft().get()
+                    try:
+                        batch = pending.popleft().result()
+                    except BrokenProcessPool:
+                        raise WorkerLost(
+                            "a scan worker stopped unexpectedly (killed, or out of memory?); "
+                            "--jobs 1 scans in one process"
+                        ) from None
                     following = next(todo, None)
                     if following is not None:
-                        pending.append(pool.apply_async(_scan_batch, following))
+                        pending.append(pool.submit(_scan_batch, *following))
                     absorb(batch)
         finally:
             shutil.rmtree(spool, ignore_errors=True)
@@ -271,7 +286,36 @@ def _scan_batch(index: int, files: list[Path]) -> Batch:
         with open(path, "wb") as out:
             out.write(batch.encoded)
         batch = batch._replace(encoded=Spooled(path))
-    return batch
+    return batch._replace(resources=_ship(batch.resources))
+
+
+def _ship(resources: list[Resource]) -> bytes | list[Resource]:
+    """A worker's checked resources as one marshal blob for the main process.
+
+    Marshal, not pickle: one call for the whole batch costs less than pickling
+    each resource (0.25 s less CPU in the main process at 100k), and the strings a worker
+    interned (label keys, namespaces) arrive interned, so what recurs across
+    batches is stored once in the main process (pickle makes a copy per batch:
+    +25 MB at 100k resources). Objects marshal cannot write (a library
+    caller's) travel pickled instead.
+    """
+    plain = []
+    for r in resources:
+        facts = None if r.facts is None else r.facts.plain()
+        plain.append((r.obj, r.file, r.doc_index, r.start_line, r.source, r.list_path, r.rendered, facts))
+    try:
+        return marshal.dumps(plain)
+    except ValueError:
+        return resources
+
+
+def _unship(shipped: bytes | list[Resource]) -> list[Resource]:
+    if not isinstance(shipped, bytes):
+        return shipped
+    return [
+        Resource(obj, file, index, line, source, path, rendered, None if facts is None else WorkloadFacts.from_plain(facts))
+        for obj, file, index, line, source, path, rendered, facts in marshal.loads(shipped)
+    ]
 
 
 def scan_resources(

@@ -144,8 +144,13 @@ def run_report(
     except OSError as exc:
         _error(f"{output}: cannot write the report: {exc.strerror or exc}")
         return EXIT_ERROR
+    from ..runner import WorkerLost
+
     try:
         result = _scan_and_report(out, fmt, options, scan, checks, config)
+    except WorkerLost as exc:
+        _error(str(exc))
+        return EXIT_ERROR
     finally:
         if out is not sys.stdout:
             out.close()
