@@ -50,6 +50,10 @@ FRAGMENTS = [
     ":", ": ", ":\t", "::", ",", "[", "]", "{", "}", "#", " #", "?", "|", ">", ".", "...", "---",
     " ", "  ", "\t", "\r", "\n", "\r\n", "\n\r", "\x0b", "\x0c", "\x1c", "\x85", "\u2028", "\x00",
     "'", '"', "é", "ß", "日本", "ключ", "\xa0", "\u3000", "😀", "\U0001f600yes",
+    # keys a YAML 1.2 reader makes no string of
+    "~", "null", "Null", "NULL", "nul", "nulls", "True", "TRUE", "tRUE", "false", "False", "FALSE", "fals", "t", "T",
+    ".inf", ".Inf", ".INF", ".iNF", "-.inf", "+.Inf", ".nan", ".NaN", ".NAN", "-.nan", ".5", "-.5", "+.", "1.5", "1e3",
+    "12:30", "2fa", "8080:80",
 ]
 texts = st.lists(st.sampled_from(FRAGMENTS), max_size=40).map("".join)
 
@@ -147,6 +151,15 @@ EDGES = [
     ("a: 0755x", False), ("a: 0x1F_", True), ("a: 0xz", False), ("a: 0b", False), ("a: 08", True), ("a: -0755", True),
     ("a: +-0", False), ("a: --0", False), ("a: 0.5", False), ("a: 1_000", False), ("a: 1\x00", False),
     ("a: y\x00", False), ("a: \x00yes", False), ("a: yes\x00", False), ("a: yes ,", True), ("a: yes ]", True),
+    # keys YAML 1.2 reads as numbers, booleans or null (sigs.k8s.io/yaml makes JSON strings of them)
+    ("1: a", True), ("a:\n  1: x", True), ("- 80: x", True), ("{1: a}", True), ("[a, 1: b]", True), ("1 : a", True),
+    ("1\t:\ta", True), ("1:", True), ("1:\r\n", True), ("1:x", False), ("1 2: a", True), ("1,2: a", True),
+    ("a: [1, 2]", False), ("cpu: 500m", False), ("x: 8080:80", False), ("x: 1.5", False), ("-1: a", True),
+    ("+.5: a", True), ("-.: a", False), (".5e3: a", True), ("2fa: a", True), ("1#x: a", False), ("1 #x: a", False),
+    ("true: a", True), ("a: true", False), ("True : a", True), ("tRUE: a", False), ("trueish: a", False),
+    ("FALSE: a", True), ("null: a", True), ("nullable: a", False), ("~: a", True), ("~x: a", False), ("a: ~", False),
+    (".inf: a", True), ("-.Inf: a", True), (".nan: a", True), ("-.nan: a", False), (".dockerconfigjson: a", False),
+    ("? a\n: b", True), ("?x: a", False), ("a: b : c", True), ("a:: b", True), ("a: ::", True),
 ]
 
 
@@ -165,6 +178,7 @@ CHARS = [chr(c) for c in range(128)] + ["\x80", "\x85", "\xa0", "é", "\u2028", 
 def test_every_character_in_every_place(char):
     w = char
     for text in [f"{w}yes", f"a{w}yes", f"yes{w}", f"a: yes{w}", f"a: yes{w}\n", f"a: yes:{w}", f"a: yes {w}",
+                 f"1{w}: a", f"1{w}", f"1:{w}", f"{w}1: a", f".{w}5: a", f"true{w}: a", f"?{w}", f" :{w}",
                  f"a: 0{w}", f"a: 0x{w}", f"a: 0{w}1", f"*{w}", f"a: !{w}", f"a: *{w}x", f"a: {w}0755", f"{w}",
                  f"{w}<", f"<{w}", f"a: {'1' * 19}{w}", f"a: yes\r{w}", f"a:{w}\ryes"]:
         same(text)

@@ -95,6 +95,14 @@ def test_keys_become_json_strings():
     assert load_document("on: 1\ny: 2\n3: x\nnull: z\n") == {"true": 2, "3": "x", "null": "z"}
 
 
+def test_keys_become_json_strings_in_documents_without_yaml11_scalars():
+    """YAML 1.2 reads these keys as numbers, booleans and null too: the guard must not let
+    yaml-rs hand them over as such (they used to arrive as {1: ..., True: ...})."""
+    text = "3: x\nnull: z\ntrue: t\nnested:\n  - {8080: http, ~: none}\n"
+    assert needs_faithful(text)
+    assert load_document(text) == {"3": "x", "null": "z", "true": "t", "nested": [{"8080": "http", "null": "none"}]}
+
+
 def test_merge_keys_merge():
     doc = load_document("base: &b {cpu: 1, memory: 2}\nlimits:\n  <<: *b\n  cpu: 3\n")
     assert doc["limits"] == {"cpu": 3, "memory": 2}
@@ -163,7 +171,9 @@ TRICKY = [t for t, _ in GO_YAML_V2 if t not in ("", ".inf", "-.Inf")] + [
     "- x",
 ]
 SAFE_PLAIN = st.sampled_from(TRICKY)
-KEYS = st.sampled_from(["a", "b", "on", "y", "n", "name", "0755", "k8s"])
+KEYS = st.sampled_from(
+    ["a", "b", "on", "y", "n", "name", "0755", "k8s", "1", "-2", "1.5", ".5", "true", "False", "null", "~", ".inf", "1e3", "2fa"]
+)
 
 
 def _emit(value, indent=0) -> str:

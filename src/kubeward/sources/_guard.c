@@ -13,6 +13,8 @@
  *       lookahead) and TOKEN matching at i+1;
  *   (C) TOKEN matching at 0 (here a token may also start with "_": the 19-digit
  *       alternative, which the lookahead of (A) excludes).
+ * TOKEN's last alternatives are keys a YAML 1.2 reader makes no string of (numbers,
+ * true/false, null; explicit and empty keys), followed by KEY_END = _KEY_END.
  *
  * Bytes, not characters. The text is read as UTF-8. Every character the regexes
  * name is ASCII, hence one byte, and no byte of a multi-byte UTF-8 sequence is
@@ -37,7 +39,8 @@
  *     byte is a blank or in "\r\n#:,]}", so END fails right after any shorter run
  *     (it would start on a run byte): only the maximal run can be followed by END,
  *     and the alternative matches iff the maximal run is long enough and END
- *     matches after it.
+ *     matches after it. The same holds for KEY_END ([ \t]*:) after a key's run,
+ *     which holds neither a blank nor ":".
  *   - [-+]? : if text[p] is a sign, leaving it out makes the next item start on the
  *     sign, which neither "0" nor [0-9_] matches; if it is not, the sign is absent.
  *     So the sign is taken iff it is there.
@@ -57,6 +60,7 @@
 static unsigned char PREV[256];
 static unsigned char NEXT[256];
 static unsigned char STOP[256]; /* [ \t\r\n,\[\]{}"'] : what may not follow "*" or "!" */
+static unsigned char KEYSTOP[256]; /* [ \t\r\n#:,\[\]{}] : what ends a number-like key's run */
 
 static void
 init_tables(void)
@@ -64,13 +68,16 @@ init_tables(void)
     for (const char *c = " \t\n[{,:"; *c; c++) {
         PREV[(unsigned char)*c] |= PAIR_TOKEN;
     }
-    for (const char *c = "yYnNoO0123456789*!+%-"; *c; c++) {
+    for (const char *c = "yYnNoO0123456789*!+%-~tTfF.?:"; *c; c++) {
         NEXT[(unsigned char)*c] |= PAIR_TOKEN;
     }
     PREV['<'] |= PAIR_MERGE;
     NEXT['<'] |= PAIR_MERGE;
     for (const char *c = " \t\r\n,[]{}\"'"; *c; c++) {
         STOP[(unsigned char)*c] = 1;
+    }
+    for (const char *c = " \t\r\n#:,[]{}"; *c; c++) {
+        KEYSTOP[(unsigned char)*c] = 1;
     }
 }
 
@@ -121,6 +128,27 @@ word_at(Text s, Py_ssize_t n, Py_ssize_t p, const char *w, Py_ssize_t len)
     return n - p >= len && memcmp(s + p, w, (size_t)len) == 0 && end_at(s, n, p + len);
 }
 
+/* _KEY_END at r: [ \t]*:(?:[ \t]|\r?$) -- the blank run is maximal, as in end_at */
+static int
+key_end_at(Text s, Py_ssize_t n, Py_ssize_t r)
+{
+    while (r < n && (s[r] == ' ' || s[r] == '\t')) {
+        r++;
+    }
+    if (r == n || s[r] != ':') {
+        return 0;
+    }
+    r++;
+    return (r < n && (s[r] == ' ' || s[r] == '\t')) || cr_eol(s, n, r);
+}
+
+/* The word w (length len) at p, followed by KEY_END. */
+static inline int
+key_word_at(Text s, Py_ssize_t n, Py_ssize_t p, const char *w, Py_ssize_t len)
+{
+    return n - p >= len && memcmp(s + p, w, (size_t)len) == 0 && key_end_at(s, n, p + len);
+}
+
 static inline int
 is_digit_(unsigned char c)
 {
@@ -144,9 +172,25 @@ token_at(Text s, Py_ssize_t n, Py_ssize_t p)
     case 'Y':
         return end_at(s, n, p + 1) || word_at(s, n, p, "Yes", 3) || word_at(s, n, p, "YES", 3);
     case 'n':
-        return end_at(s, n, p + 1) || word_at(s, n, p, "no", 2);
+        return end_at(s, n, p + 1) || word_at(s, n, p, "no", 2) || key_word_at(s, n, p, "null", 4);
     case 'N':
-        return end_at(s, n, p + 1) || word_at(s, n, p, "No", 2) || word_at(s, n, p, "NO", 2);
+        return end_at(s, n, p + 1) || word_at(s, n, p, "No", 2) || word_at(s, n, p, "NO", 2) ||
+               key_word_at(s, n, p, "Null", 4) || key_word_at(s, n, p, "NULL", 4);
+    /* keys a YAML 1.2 reader makes no string of: (?:~|null|Null|NULL|true|...|FALSE) KEY_END */
+    case '~':
+        return key_end_at(s, n, p + 1);
+    case 't':
+        return key_word_at(s, n, p, "true", 4);
+    case 'T':
+        return key_word_at(s, n, p, "True", 4) || key_word_at(s, n, p, "TRUE", 4);
+    case 'f':
+        return key_word_at(s, n, p, "false", 5);
+    case 'F':
+        return key_word_at(s, n, p, "False", 5) || key_word_at(s, n, p, "FALSE", 5);
+    /* explicit and empty keys: [?:](?:[ \t]|\r?$) */
+    case '?':
+    case ':':
+        return (p + 1 < n && (s[p + 1] == ' ' || s[p + 1] == '\t')) || cr_eol(s, n, p + 1);
     case 'o':
         return word_at(s, n, p, "on", 2) || word_at(s, n, p, "off", 3);
     case 'O':
@@ -166,6 +210,28 @@ token_at(Text s, Py_ssize_t n, Py_ssize_t p)
     Py_ssize_t q = p;
     if (s[q] == '+' || s[q] == '-') {
         q++; /* taken iff present: see the top comment */
+    }
+    /* number-like keys: (?:[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)|[-+]?\.?[0-9][^KEYSTOP]*) KEY_END.
+     * The "." is taken iff present, as the sign is; the run is maximal: it holds neither a
+     * blank nor ":", so KEY_END can only start where it stops. */
+    if (q < n && s[q] == '.') {
+        if (key_word_at(s, n, q + 1, "inf", 3) || key_word_at(s, n, q + 1, "Inf", 3) ||
+            key_word_at(s, n, q + 1, "INF", 3)) {
+            return 1;
+        }
+        if (q == p && (key_word_at(s, n, p + 1, "nan", 3) || key_word_at(s, n, p + 1, "NaN", 3) ||
+                       key_word_at(s, n, p + 1, "NAN", 3))) {
+            return 1;
+        }
+    }
+    Py_ssize_t k = q < n && s[q] == '.' ? q + 1 : q;
+    if (k < n && s[k] >= '0' && s[k] <= '9') {
+        while (k < n && !KEYSTOP[s[k]]) {
+            k++;
+        }
+        if (key_end_at(s, n, k)) {
+            return 1;
+        }
     }
     Py_ssize_t r = q;
     while (r < n && is_digit_(s[r])) {

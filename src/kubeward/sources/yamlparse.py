@@ -14,7 +14,8 @@ Two loaders sit behind :func:`parse_documents`:
 
 A document goes to the fast loader only when a guard (:func:`needs_faithful`)
 proves it holds no scalar the two readings could disagree on (YAML-1.1
-booleans, leading-zero numbers, merge keys, tags, aliases); everything else
+booleans, leading-zero numbers, merge keys, tags, aliases, keys that are not
+strings); everything else
 takes the faithful path. The guard is defined by regexes; when the optional C
 extension ``kubeward.sources._guard`` was built, its port of them (same answer
 for every text, about ten times cheaper) runs instead. tests/test_yamlparse.py
@@ -212,6 +213,7 @@ def load_faithful(text: str) -> Any:
 # flow indicator. Every alternative starts with that one character class, so
 # the regex engine can skip ahead quickly (about 70 MB/s here).
 _END = r"[ \t]*(?:\r?$|#|:(?:[ \t]|\r?$)|[,\]}])"
+_KEY_END = r"[ \t]*:(?:[ \t]|\r?$)"
 _UNSAFE_TOKEN = (
     r"(?:"
     r"(?:[yYnN]|[yY]es|YES|[nN]o|NO|[oO]n|ON|[oO]ff|OFF)"
@@ -222,11 +224,19 @@ _UNSAFE_TOKEN = (
     + _END  # beyond int64: a float in Go
     + r"|[*!][^ \t\r\n,\[\]{}\"']"  # aliases and tags
     + r"|%"  # directives
+    # keys a YAML 1.2 reader makes no string of (1, 1.5, true, null...), which sigs.k8s.io/yaml
+    # turns into JSON strings: anything that starts as a number does (up to a blank or a character
+    # no number holds, so that no two candidates scan the same run), and explicit ("?") and empty
+    # (":") keys
+    + r"|(?:~|null|Null|NULL|true|True|TRUE|false|False|FALSE|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)"
+    + r"|[-+]?\.?[0-9][^ \t\r\n#:,\[\]{}]*)"
+    + _KEY_END
+    + r"|[?:](?:[ \t]|\r?$)"
     + r")"
 )
 # After a space, a flow indicator or a line break; the lookahead lets the
 # engine reject most candidate positions at once.
-_UNSAFE = re.compile(r"[ \t\n\[{,:](?=[yYnNoO0-9*!+%-])" + _UNSAFE_TOKEN, re.MULTILINE)
+_UNSAFE = re.compile(r"[ \t\n\[{,:](?=[yYnNoO0-9*!+%\-~tTfF.?:])" + _UNSAFE_TOKEN, re.MULTILINE)
 _UNSAFE_AT_START = re.compile(_UNSAFE_TOKEN, re.MULTILINE)
 
 
