@@ -51,3 +51,39 @@ def test_console_scripts_are_installed():
 
     scripts = {ep.name: ep.value for ep in md.entry_points(group="console_scripts") if ep.value.startswith("kubeward")}
     assert scripts == {"kubeward": "kubeward.cli.main:main", "kubectl-kubeward": "kubeward.cli.main:main"}
+
+
+def _entry_point(*args: str, stdout=subprocess.PIPE) -> subprocess.CompletedProcess:
+    """The installed console script's code path: kubeward.cli.main.main, which ends with os._exit."""
+    return subprocess.run([sys.executable, "-m", "kubeward", *args], stdout=stdout, stderr=subprocess.PIPE, text=True)
+
+
+def test_the_entry_point_flushes_everything_and_keeps_the_exit_status(tmp_path):
+    from helpers import EXAMPLES
+
+    scanned = _entry_point("scan", str(EXAMPLES / "insecure-app"), "-f", "json", "--no-config")
+    assert scanned.returncode == 1  # findings
+    report = json.loads(scanned.stdout)  # flushed to the last byte before the process ended
+    assert report["summary"]["findings"] > 100
+    written = _entry_point("scan", str(EXAMPLES / "insecure-app"), "-f", "sarif", "--no-config", "-o", str(tmp_path / "r.sarif"))
+    assert written.returncode == 1 and json.loads((tmp_path / "r.sarif").read_text())["runs"]
+    assert _entry_point("version").returncode == 0
+    missing = _entry_point("scan", str(tmp_path / "missing.yaml"))
+    assert missing.returncode == 2 and "kubeward: error:" in missing.stderr
+    usage = _entry_point("scan", "--format", "nope")
+    assert usage.returncode == 2 and "Invalid value" in usage.stderr
+
+
+def test_the_entry_point_survives_a_closed_pipe():
+    """`kubeward scan ... | head -1`: the reader goes away; no traceback, the status stays."""
+    from helpers import EXAMPLES
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "kubeward", "scan", str(EXAMPLES / "insecure-app"), "--no-config", "-f", "json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    process.stdout.read(10)
+    process.stdout.close()
+    stderr = process.stderr.read().decode()
+    assert process.wait(timeout=60) in (1, 120) and "Traceback" not in stderr

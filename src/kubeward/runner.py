@@ -63,6 +63,7 @@ def scan_paths(
     today: dt.date | None = None,
     sink: Callable[[Any], None] | None = None,
     encode: Callable[[list[Finding]], Any] | None = None,
+    retain: list | None = None,
 ) -> ScanResult:
     """Scan every input; ``jobs`` 0 means one worker per CPU, 1 means in-process.
 
@@ -75,9 +76,13 @@ def scan_paths(
     a report's item encoder) each batch is encoded where it is checked, in a
     worker, and ``sink`` receives what ``encode`` returns instead of the
     findings: the main process then neither rebuilds nor formats them.
+
+    The inventory of what was scanned is appended to ``retain``, if given, so that
+    the caller decides when it is freed: the CLI ends the process without freeing it
+    (object by object, that took 0.18 s after a 100k-resource scan).
     """
     with _fewer_collections():
-        return _scan_paths(paths, checks, config, jobs, stdin, max_file_bytes, helm_values, today, sink, encode)
+        return _scan_paths(paths, checks, config, jobs, stdin, max_file_bytes, helm_values, today, sink, encode, retain)
 
 
 @contextlib.contextmanager
@@ -108,12 +113,15 @@ def _scan_paths(
     today: dt.date | None,
     sink: Callable[[Any], None] | None,
     encode: Callable[[list[Finding]], Any] | None,
+    retain: list | None,
 ) -> ScanResult:
     today = today or dt.date.today()
     scanner = Scanner(checks, config, today)
     inputs = collect_inputs(paths, stdin=stdin, max_file_bytes=max_file_bytes, helm_values=helm_values)
     result = ScanResult(checks=scanner.checks)
     inventory = Inventory()  # what the cross-resource checks read, indexed as batches arrive
+    if retain is not None:
+        retain.append(inventory)
     result.errors.extend(inputs.loaded.errors)
     encode = encode if sink is not None else None
 

@@ -46,6 +46,7 @@ def run_scan(
         # the plain table) gets them encoded by the scan workers: the main process only writes
         encode = getattr(stream, "encoder", None)
         sink = None if stream is None else stream.add if encode is None else stream.add_encoded
+        RETAINED.clear()  # the last scan's only: CliRunner tests run many in one process
         return scan_paths(
             paths,
             checks,
@@ -55,6 +56,7 @@ def run_scan(
             helm_values=list(helm_values),
             sink=sink,
             encode=encode,
+            retain=RETAINED,
         )
 
     return run_report(
@@ -75,6 +77,11 @@ def run_scan(
         # a cluster snapshot is checked against its cluster's version, as `kubeward cluster` did
         default_kubernetes_version=snapshot_kubernetes_version(paths),
     )
+
+
+# What a scan read stays referenced until the process ends: main() ends it with
+# os._exit, and the heap is not freed object by object.
+RETAINED: list = []
 
 
 def load_scan_config(config_path, no_config, config_start: Path, kubernetes_version, only, skip):
