@@ -166,3 +166,18 @@ def test_sharing_strings_survives_a_hostile_nesting_depth():
     resource = Resource(obj, "a.yaml")
     share_strings(resource)
     assert resource.obj is obj  # left as it was, nothing raised
+
+
+def test_an_annotation_on_a_crd_whose_pods_share_its_metadata_is_read_once():
+    """A Tekton Task's pods take the Task's own metadata: its ignore annotation is one
+    annotation, with one note when it has no reason, released or not."""
+    obj = {"apiVersion": "tekton.dev/v1", "kind": "Task", "metadata": {"name": "t", "annotations": {
+        "ignore-check.kubeward.io/KW-P001": " "}},
+        "spec": {"steps": [{"name": "s", "image": "x:1", "securityContext": {"privileged": True}}]}}  # fmt: skip
+    config = Config()
+    for release in (False, True):
+        resource = Resource(copy.deepcopy(obj), "t.yaml")
+        findings, _ = Scanner(select_checks(config, only=["KW-P001"]), config).check_resources([resource], release=release)
+        (finding,) = findings
+        assert not finding.suppressed
+        assert finding.notes == ("annotation ignore-check.kubeward.io/KW-P001 has no reason and is ignored",)

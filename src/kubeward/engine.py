@@ -6,7 +6,7 @@ import datetime as dt
 import logging
 import sys
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -306,7 +306,7 @@ def apply_suppressions(findings: list[Finding], config: Config, today: dt.date, 
         key = id(finding.resource)
         annotations = ignores.get(key)
         if annotations is None:
-            annotations = ignores[key] = list(_ignore_annotations(finding.resource))
+            annotations = ignores[key] = _ignore_annotations(finding.resource)
         if not annotations and not rules:
             continue  # the usual case: nothing can suppress it
         check = by_id[finding.check_id]
@@ -339,14 +339,20 @@ def _annotation_suppression(finding: Finding, check: Check, annotations: list[tu
     return None
 
 
-def _ignore_annotations(resource: Resource, key: str | None = None) -> Iterator[tuple[str, Any]]:
+def _ignore_annotations(resource: Resource, key: str | None = None) -> list[tuple[str, Any]]:
     """The ``ignore-check.kubeward.io/`` annotations of an object and its pod template."""
-    sources = [resource.metadata.get("annotations")]
-    key = kind_key(resource) if key is None else key
-    if key in POD_SPEC_PATHS:
-        sources.append(dig(resource.obj, *template_meta_path(key), "annotations"))
-    for found in sources:
-        if isinstance(found, dict):
-            for key, value in found.items():
-                if isinstance(key, str) and key.startswith(SUPPRESS_PREFIX):
-                    yield key, value
+    found = _ignores_in(resource.metadata.get("annotations"))
+    obj = resource.obj
+    if "spec" in obj or len(obj) > 3:  # a released resource keeps only its identity (and its ignores)
+        key = kind_key(resource) if key is None else key
+        if key in POD_SPEC_PATHS:
+            path = template_meta_path(key)
+            if path != ("metadata",):  # Tekton and Spark: the pods' metadata is the object's own, read above
+                found += _ignores_in(dig(obj, *path, "annotations"))
+    return found
+
+
+def _ignores_in(annotations: Any) -> list[tuple[str, Any]]:
+    if not isinstance(annotations, dict):
+        return []
+    return [(k, v) for k, v in annotations.items() if isinstance(k, str) and k.startswith(SUPPRESS_PREFIX)]

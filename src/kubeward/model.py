@@ -91,6 +91,20 @@ class Resource:
         else:
             self.name = self.namespace = ""
 
+    # A resource's fields but its facts, identity included: what scan workers send the
+    # main process (as marshal data), rebuilt there without reading the identity again.
+    def fields(self) -> tuple:
+        return (self.obj, self.file, self.doc_index, self.start_line, self.source, self.list_path,
+                self.rendered, self.kind, self.api_version, self.name, self.namespace)  # fmt: skip
+
+    @classmethod
+    def from_fields(cls, fields: tuple, facts: Any = None) -> Resource:
+        r = cls.__new__(cls)
+        (r.obj, r.file, r.doc_index, r.start_line, r.source, r.list_path,
+         r.rendered, r.kind, r.api_version, r.name, r.namespace) = fields  # fmt: skip
+        r.facts = facts
+        return r
+
     @property
     def metadata(self) -> dict[str, Any]:
         meta = self.obj.get("metadata")

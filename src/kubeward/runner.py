@@ -307,12 +307,10 @@ def _ship(resources: list[Resource]) -> bytes | list[Resource]:
     +25 MB at 100k resources). Objects marshal cannot write (a library
     caller's) travel pickled instead.
     """
-    plain = []
-    for r in resources:
-        facts = None if r.facts is None else r.facts.plain()
-        plain.append((r.obj, r.file, r.doc_index, r.start_line, r.source, r.list_path, r.rendered, facts))
+    plain = [r.fields() for r in resources]
+    facts = [(i, r.facts.plain()) for i, r in enumerate(resources) if r.facts is not None]
     try:
-        return marshal.dumps(plain)
+        return marshal.dumps((plain, facts))
     except ValueError:
         return resources
 
@@ -320,10 +318,11 @@ def _ship(resources: list[Resource]) -> bytes | list[Resource]:
 def _unship(shipped: bytes | list[Resource]) -> list[Resource]:
     if not isinstance(shipped, bytes):
         return shipped
-    return [
-        Resource(obj, file, index, line, source, path, rendered, None if facts is None else WorkloadFacts.from_plain(facts))
-        for obj, file, index, line, source, path, rendered, facts in marshal.loads(shipped)
-    ]
+    plain, facts = marshal.loads(shipped)
+    resources = [Resource.from_fields(fields) for fields in plain]
+    for i, fields in facts:
+        resources[i].facts = WorkloadFacts.from_plain(fields)
+    return resources
 
 
 def scan_resources(
