@@ -2,8 +2,10 @@
 
 kubeward.sources._lineindex is a C port of kubeward.sources.locate.TextIndex
 (source-line recovery); kubeward.sources._guard is a C port of the YAML loader's
-guard (kubeward.sources.yamlparse.needs_faithful). Both are optional: without a
-compiler the install still succeeds and kubeward uses the Python implementations.
+guard (kubeward.sources.yamlparse.needs_faithful); kubeward._tree is a C port of the
+engine's tree copying when it releases a checked resource (kubeward.engine's
+_interned_tree and _copy_kept). All three are optional: without a compiler the
+install still succeeds and kubeward uses the Python implementations.
 """
 
 import sys
@@ -23,6 +25,12 @@ setup(
         Extension(
             "kubeward.sources._guard",
             ["src/kubeward/sources/_guard.c"],
+            extra_compile_args=FLAGS,
+            optional=True,
+        ),
+        Extension(
+            "kubeward._tree",
+            ["src/kubeward/_tree.c"],
             extra_compile_args=FLAGS,
             optional=True,
         ),

@@ -17,6 +17,15 @@ from .inventory import POD_SPEC_PATHS, Inventory, dig, kind_key, pod_spec_of, te
 from .model import Finding, InputError, Path, Resource, Severity, Violation
 from .sources.locate import assign_lines
 
+# _interned_tree and _copy_kept below are the definition of the tree copying done when a
+# checked resource is released, and what runs where no compiler was at hand; _tree is
+# their C port, used because they were about a twelfth of a scan's per-resource CPU.
+# tests/test_tree.py holds the two to the same results.
+try:
+    from . import _tree
+except ImportError:  # pragma: no cover - exercised only where the extension was not built
+    _tree = None
+
 log = logging.getLogger("kubeward.engine")
 
 SUPPRESS_PREFIX = "ignore-check.kubeward.io/"
@@ -226,18 +235,19 @@ def release_resource(resource: Resource, keep: Sequence[tuple[str, ...]] = (), k
     """
     key = kind_key(resource) if key is None else key
     obj = resource.obj
-    identity = {sys.intern(k): _interned_tree(v) for k, v in resource.metadata.items() if k in _IDENTITY}
+    interned_tree, copy_kept = (_interned_tree, _copy_kept) if _tree is None else (_tree.interned_tree, _tree.copy_kept)
+    identity = {sys.intern(k): interned_tree(v) for k, v in resource.metadata.items() if k in _IDENTITY}
     ignores = dict(_ignore_annotations(resource, key))
     if ignores:
-        identity["annotations"] = _interned_tree(ignores)
+        identity["annotations"] = interned_tree(ignores)
     skeleton = {
-        "apiVersion": _interned_tree(obj.get("apiVersion")),
-        "kind": _interned_tree(obj.get("kind")),
+        "apiVersion": interned_tree(obj.get("apiVersion")),
+        "kind": interned_tree(obj.get("kind")),
         "metadata": identity,
     }
     paths, tree = _keep_plan(key, tuple(keep))
     if tree is not None:
-        _copy_kept(obj, skeleton, tree)
+        copy_kept(obj, skeleton, tree)
     else:
         for path in paths:
             _copy_path(obj, skeleton, path)
@@ -293,13 +303,14 @@ def share_strings(resource: Resource) -> None:
     resources, 66 MB with their strings shared.
     """
     try:
-        resource.obj = _interned_tree(resource.obj, 128)
+        resource.obj = (_interned_tree if _tree is None else _tree.interned_tree)(resource.obj, 128)
     except RecursionError:
         pass  # a hostile nesting depth: keep the object as it is
 
 
 def _interned_tree(value: Any, longest: int | None = None) -> Any:
-    """A copy of a tree with its strings (up to ``longest`` characters, if given) interned."""
+    """A copy of a tree with its strings (up to ``longest`` characters, if given) interned
+    (the definition; _tree.interned_tree, its C port, runs when built)."""
     if isinstance(value, str):
         return sys.intern(value) if longest is None or len(value) <= longest else value
     if isinstance(value, dict):
@@ -310,7 +321,8 @@ def _interned_tree(value: Any, longest: int | None = None) -> Any:
 
 
 def _copy_kept(source: dict, target: dict, tree: KeepTree) -> None:
-    """What :func:`_copy_path` does for each path of the tree, walking shared prefixes once."""
+    """What :func:`_copy_path` does for each path of the tree, walking shared prefixes once
+    (the definition; _tree.copy_kept, its C port, runs when built)."""
     for key, (how, sub) in tree.items():
         if key not in source:
             continue
@@ -339,7 +351,7 @@ def _copy_path(source: Any, target: dict, path: Sequence[str]) -> None:
         return
     value = source[key]
     if not rest:
-        target[key] = _interned_tree(value)
+        target[key] = (_interned_tree if _tree is None else _tree.interned_tree)(value)
     elif rest[0] == "*":
         if isinstance(value, list):
             items = target.setdefault(key, [{} for _ in value])
