@@ -10,10 +10,9 @@ and times, per implementation (best of --repeat):
 
   * interned_tree(obj, 128) on the objects of the kinds cross-resource checks read
     whole (what share_strings does to them);
-  * copy_kept(obj, skeleton, tree) on the others, with their kind's keep tree (the
-    fields release_resource keeps);
   * the whole release step of Scanner.check_resources(release=True): share_strings
-    or release_resource per resource, with kubeward.engine._tree unset, then set.
+    or release_resource per resource (the workloads' facts, taken before, are not
+    timed), with kubeward.engine._tree unset, then set.
 
 Checks both give equal results. Microseconds per resource of the corpus (and per
 resource concerned). Not part of the test run.
@@ -34,20 +33,18 @@ from scan import ensure_corpus  # noqa: E402
 
 
 def fresh(directory: Path, scanner):
-    """The corpus's resources, just loaded: (kept whole, released, their keep trees)."""
-    from kubeward.engine import _keep_plan
+    """The corpus's resources, just loaded: (kept whole, released with their kind keys)."""
     from kubeward.inventory import kind_key
     from kubeward.sources.files import load_paths
 
-    whole, released, trees = [], [], []
+    whole, released = [], []
     for r in load_paths([str(directory)]).resources:
         key = kind_key(r)
         if key in scanner.full_kinds:
-            whole.append(r)
+            whole.append((r,))
         else:
-            released.append(r)
-            trees.append(_keep_plan(key, scanner.keep)[1])
-    return whole, released, trees
+            released.append((r, key))
+    return whole, released
 
 
 def timed(fn, items) -> float:
@@ -77,37 +74,27 @@ def main() -> None:
     config = Config()
     scanner = engine.Scanner(engine.select_checks(config), config)
 
-    whole, released, trees = fresh(directory, scanner)
+    whole, released = fresh(directory, scanner)
     n = len(whole) + len(released)
-    assert all(tree is not None for tree in trees), "a kind without a keep tree: the C copy_kept would not run"
-    skeletons = [([{}], [{}]) for _ in released]
-    for r, tree, (py, c) in zip(released, trees, skeletons, strict=True):
-        engine._copy_kept(r.obj, py[0], tree)
-        c_tree.copy_kept(r.obj, c[0], tree)
-    assert [py for py, _ in skeletons] == [c for _, c in skeletons], "copy_kept: C and Python disagree"
-    assert [engine._interned_tree(r.obj, 128) for r in whole] == [c_tree.interned_tree(r.obj, 128) for r in whole]
+    objs = [r.obj for (r,) in whole]
+    assert [engine._interned_tree(o, 128) for o in objs] == [c_tree.interned_tree(o, 128) for o in objs]
     print(f"{n} resources: {len(whole)} kept whole, {len(released)} released")
 
-    rows = {
+    rows: dict[str, tuple[int, dict[str, list[float]]]] = {
         "interned_tree(obj, 128), kept whole": (len(whole), {}),
-        "copy_kept, released": (len(released), {}),
         "release step (share_strings + release_resource)": (n, {}),
     }
     for _ in range(opts.repeat):
         for name, impl in (("Python", None), ("C", c_tree)):
-            whole, released, trees = fresh(directory, scanner)
+            whole, _ = fresh(directory, scanner)
             fn = engine._interned_tree if impl is None else impl.interned_tree
-            seconds = timed(fn, [(r.obj, 128) for r in whole])
+            seconds = timed(fn, [(r.obj, 128) for (r,) in whole])
             rows["interned_tree(obj, 128), kept whole"][1].setdefault(name, []).append(seconds)
-            fn = engine._copy_kept if impl is None else impl.copy_kept
-            seconds = timed(fn, [(r.obj, {}, tree) for r, tree in zip(released, trees, strict=True)])
-            rows["copy_kept, released"][1].setdefault(name, []).append(seconds)
 
-            whole, released, _ = fresh(directory, scanner)
+            whole, released = fresh(directory, scanner)
             engine._tree = impl
             try:
-                seconds = timed(engine.share_strings, [(r,) for r in whole])
-                seconds += timed(engine.release_resource, [(r, scanner.keep) for r in released])
+                seconds = timed(engine.share_strings, whole) + timed(engine.release_resource, released)
             finally:
                 engine._tree = c_tree
             rows["release step (share_strings + release_resource)"][1].setdefault(name, []).append(seconds)

@@ -3,7 +3,7 @@
 
     PYTHONMALLOC=malloc valgrind --error-exitcode=1 --leak-check=full \\
         python bench/tree_memcheck.py --valgrind     # C against Python on many objects, odd input included
-    PYTHONPATH=src python bench/tree_memcheck.py --rss  # 200k objects copied: RSS and refcounts must not grow
+    PYTHONPATH=src python bench/tree_memcheck.py --rss  # 200k objects copied 3 ways: RSS and refcounts must not grow
 
 CPython itself makes valgrind report uninitialised values at start-up; run the
 same with ``--baseline`` (everything but the C calls) under
@@ -11,10 +11,10 @@ same with ``--baseline`` (everything but the C calls) under
 that what remains is the extension's.
 
 Objects: a small generated corpus (corpus.py) and tests/data, read by kubeward's
-loaders, each copied whole (interned_tree, with and without a length limit) and
-through the catalogue's keep tree (copy_kept); then odd input: subclasses, objects
-claiming a type, malformed targets, hostile depth and cycles (every error path).
-Not part of the test run.
+loaders, each copied with interned_tree without a length limit (as release_resource
+copies what it keeps), up to 128 characters (as share_strings copies) and up to 0;
+then odd input: subclasses, objects claiming a type, malformed items(), hostile depth
+and cycles (every error path). Not part of the test run.
 """
 
 from __future__ import annotations
@@ -48,25 +48,19 @@ class ShortIter(list):
 
 
 class BadItems(dict):
+    def __init__(self, items):
+        super().__init__()
+        self._items = items
+
     def items(self):
-        return [("a", 1), ("b",), ("c", 1, 2)]
+        return self._items
 
 
-def workload(size: int) -> list[tuple[dict, dict]]:
-    """(object, its kind's keep tree) for every resource of the corpus and tests/data."""
-    from kubeward import engine
-    from kubeward.config import Config
-    from kubeward.inventory import kind_key
+def workload(size: int) -> list[dict]:
+    """Every resource of the corpus and tests/data, as kubeward's loaders read it."""
     from kubeward.sources.files import load_bytes
 
-    config = Config()
-    keep = engine.Scanner(engine.select_checks(config), config).keep
-    keep += (("metadata", "labels"), ("spec", "selector"), ("$pod", "containers", "*", "env"), ("rules",))
-    objects = []
-    for i, text in enumerate(corpus_texts(size)):
-        for r in load_bytes(text.encode(), f"t{i}.yaml").resources:
-            objects.append((r.obj, engine._keep_plan(kind_key(r), keep)[1] or {}))
-    return objects
+    return [r.obj for i, text in enumerate(corpus_texts(size)) for r in load_bytes(text.encode(), f"t{i}.yaml").resources]
 
 
 def deep(n: int, make):
@@ -76,56 +70,39 @@ def deep(n: int, make):
     return value
 
 
-W, E, F = "whole", "each", "fields"
-ODD_TREES = [  # (value, longest) for interned_tree
+cycle: dict = {"a": []}
+cycle["a"].append(cycle)
+ODD = [  # (value, longest)
     (Str("a"), None), ({"k": Str("v")}, 128), ({Str("k"): 1}, None), (Str("x" * 300), 128), (ClaimsStr(), None),
     ([ClaimsStr()], 1), (ClaimsDict(), None), (OrderedDict(a=["b", {"c": "d"}]), 128), (ShortIter(["a", ["b"]]), None),
-    (BadItems(), None), ({"a": [1, BadItems()]}, None), (deep(5000, lambda v: [v]), None),
+    (BadItems([("a", 1), ("b",)]), None), (BadItems([("a", 1, 2)]), None), (BadItems([5]), None), (BadItems(5), None),
+    ({"a": [1, BadItems([["k", "v"], ("x", [Str("y")])])]}, None), (deep(5000, lambda v: [v]), None),
     (deep(5000, lambda v: {"k": v, "s": "x"}), 128), ({"k": "v", 1: (2, ["t"]), None: b"x", 2.5: [True, None]}, 0),
-]  # fmt: skip
-ODD_KEPT = [  # (source, target, tree) for copy_kept
-    ({"a": [{"b": 1}, {"b": 2}]}, {"a": [{}]}, {"a": (E, {"b": (W, {})})}),
-    ({"a": [{"b": 1}, 5]}, {"a": [{}, "x"]}, {"a": (E, {"b": (W, {})})}),
-    ({"a": {"b": 1}}, {"a": ["x"]}, {"a": (F, {"b": (W, {})})}),
-    ({"a": ShortIter([{"b": 1}, {"b": 2}])}, {"a": [{}, {}]}, {"a": (E, {"b": (W, {})})}),
-    ({"a": [{"b": 1}]}, {"a": ShortIter([{}, {}])}, {"a": (E, {"b": (W, {})})}),
-    (OrderedDict(a=OrderedDict(b="x")), OrderedDict(), {"a": (F, {"b": (W, {})})}),
-    ({"a": deep(5000, lambda v: [v])}, {}, {"a": (W, {})}),
-    ({"a": {Str("b"): 1}}, {}, {"a": (W, {})}),
-    ({"a": 1}, {}, {"a": W}), ({"a": 1}, {}, [("a", (W, {}))]), (["a"], {}, {"a": (W, {})}),
+    (cycle, None), (["a", "b"], 2**100), (["a", "b"], -(2**100)),
 ]  # fmt: skip
 
 
 def run(objects, *, check: bool) -> int:
-    """Copy every object (compared with the Python definition when ``check``); returns the copies made."""
+    """Copy every object 3 ways (compared with the Python definition when ``check``); returns the copies made."""
     from kubeward import engine
 
-    c = engine._tree
+    c = engine._tree.interned_tree
     copies = 0
-    for obj, tree in objects:
-        whole, short = c.interned_tree(obj), c.interned_tree(obj, 128)
-        target = {"metadata": {"name": "n"}}
-        c.copy_kept(obj, target, tree)
+    for obj in objects:
+        whole, short, none = c(obj), c(obj, 128), c(obj, longest=0)
         if check:
-            expected = {"metadata": {"name": "n"}}
-            engine._copy_kept(obj, expected, tree)
-            same = [whole, short, target] == [engine._interned_tree(obj), engine._interned_tree(obj, 128), expected]
-            if not same or repr(target) != repr(expected):
+            expected = [engine._interned_tree(obj), engine._interned_tree(obj, 128), engine._interned_tree(obj, 0)]
+            if [whole, short, none] != expected or repr([whole, short, none]) != repr(expected):
                 sys.exit(f"C and Python disagree on {obj!r}")
         copies += 3
-    for value, longest in ODD_TREES:
+    for value, longest in ODD:
         try:
-            c.interned_tree(value, longest)
+            c(value, longest)
         except (TypeError, ValueError, AttributeError, RecursionError):
-            pass
-    for source, target, tree in ODD_KEPT:
-        try:
-            c.copy_kept(source, dict(target), tree)
-        except (TypeError, ValueError, RecursionError):
             pass
     for args in ((), ({}, 1, 2), ({}, 1.5)):
         try:
-            c.interned_tree(*args)
+            c(*args)
         except TypeError:
             pass
     return copies
@@ -143,15 +120,6 @@ def _nodes(value, out: list) -> list:
     return out
 
 
-def _tree_nodes(tree: dict, out: list) -> list:
-    """A keep tree's dicts, keys and (how, subtree) entries."""
-    out.append(tree)
-    for key, entry in tree.items():
-        out += [key, entry]
-        _tree_nodes(entry[1], out)
-    return out
-
-
 def _shared(value) -> bool:
     """None, the bools, small ints and one-character strs are the interpreter's singletons:
     everything refers to them (the list of refcounts below too), so their counts say nothing."""
@@ -164,7 +132,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     mode = parser.add_mutually_exclusive_group(required=True)
     mode.add_argument("--valgrind", action="store_true", help="one pass over a small workload, checked against Python")
-    mode.add_argument("--rss", action="store_true", help="copy 200k objects; fail if RSS or refcounts grow")
+    mode.add_argument("--rss", action="store_true", help="copy 200k objects 3 ways; fail if RSS or refcounts grow")
     parser.add_argument("--baseline", action="store_true", help="with --valgrind: build the workload, call nothing")
     parser.add_argument("--size", type=int, default=60, help="generated resources in the workload")
     parser.add_argument("--objects", type=int, default=200_000, help="with --rss: objects copied (3 copies each)")
@@ -181,9 +149,7 @@ def main() -> None:
         return
     rounds = -(-opts.objects // len(objects))
     run(objects, check=True)  # warm up; also interns in place the strs nobody interned before
-    trees = list({id(tree): tree for _, tree in objects}.values())
-    nodes = [n for obj, _ in objects for n in _nodes(obj, [])] + [n for tree in trees for n in _tree_nodes(tree, [])]
-    nodes = [n for n in nodes if not _shared(n)]
+    nodes = [n for obj in objects for n in _nodes(obj, []) if not _shared(n)]
     refs = [sys.getrefcount(n) for n in nodes]
     start = rss_kib()
     copies = 0
@@ -191,9 +157,9 @@ def main() -> None:
         copies += run(objects, check=False)
     grown = rss_kib() - start
     same = refs == [sys.getrefcount(n) for n in nodes]
-    odd = rounds * (len(ODD_TREES) + len(ODD_KEPT) + 3)
+    odd = rounds * (len(ODD) + 3)
     print(f"{copies:,} copies of {rounds * len(objects):,} objects (+{odd:,} odd calls): RSS grew {grown} KiB; "
-          f"refcounts of {len(nodes):,} source and tree nodes {'unchanged' if same else 'CHANGED'}")
+          f"refcounts of {len(nodes):,} source nodes {'unchanged' if same else 'CHANGED'}")
     if grown > 1024 or not same:
         sys.exit(1)
 

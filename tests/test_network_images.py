@@ -13,7 +13,7 @@ from kubeward.checks.images import ImageRef, explicit_registry, image_matches, n
 from kubeward.checks.network import _tls_covers
 from kubeward.config import Config, parse_config
 from kubeward.engine import Scanner, scan, select_checks
-from kubeward.inventory import Inventory
+from kubeward.inventory import ContainerPort, Inventory
 from kubeward.model import Resource, Severity
 from kubeward.runner import scan_paths
 from kubeward.selectors import service_selects
@@ -474,18 +474,16 @@ def test_inventory_checks_together_after_release(tmp_path):
     assert {f.check_id for f in together.findings} == set(INVENTORY_CHECKS)
 
 
-def test_workloads_are_released_to_labels_and_ports():
+def test_workloads_are_released_to_their_facts():
     loaded = load_bytes((DATA / "checks" / "KW-N006" / "fail.yaml").read_bytes(), "x.yaml")
     config = Config()
     scanner = Scanner(select_checks(config, only=["KW-N006"]), config)
     scanner.check_resources(loaded.resources, release=True)
     deployment = loaded.resources[0]
-    assert deployment.obj["spec"] == {
-        "template": {
-            "metadata": {"labels": {"app.kubernetes.io/name": "shop", "app.kubernetes.io/component": "web"}},
-            "spec": {"containers": [{"ports": [{"name": "http", "containerPort": 8080}]}]},
-        }
-    }
+    assert "spec" not in deployment.obj  # only its identity stays, and the facts taken before
+    assert deployment.facts.labels == {"app.kubernetes.io/name": "shop", "app.kubernetes.io/component": "web"}
+    assert deployment.facts.declared == {"http", 8080}
+    assert deployment.facts.ports == (ContainerPort(8080, "TCP", "http"),)
     assert loaded.resources[2].obj["spec"]["ports"]  # the Service is kept whole
     findings, errors = scanner.check_inventory(Inventory(loaded.resources))
     assert not errors and len(findings) == 3

@@ -409,5 +409,4 @@ def test_metadata_follows_the_catalogue_rules():
         assert c.refs.get("mitre") and (c.refs.get("cis") or c.refs.get("nsa")), c.id
     pdb = next(c for c in checks if c.id == "KW-O005")
     assert pdb.scope == "inventory" and pdb.kinds == {"PodDisruptionBudget"}
-    assert pdb.keep == (("spec", "replicas"), ("$template", "labels"))
     assert next(c for c in checks if c.id == "KW-O007").refs["cis"] == "5.7.4"

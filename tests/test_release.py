@@ -1,69 +1,34 @@
-"""release_resource keeps exactly what the path-by-path definition keeps, in the same order."""
+"""release_resource keeps exactly a resource's identity and suppression annotations; the facts
+taken before it are the ones the full object gives."""
 
 from __future__ import annotations
 
+import copy
 import sys
 from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kubeward.engine import _ignore_annotations, release_resource, share_strings
-from kubeward.inventory import POD_SPEC_PATHS, kind_key, template_meta_path
+from kubeward.config import Config
+from kubeward.engine import Scanner, _ignore_annotations, release_resource, select_checks, share_strings
+from kubeward.inventory import POD_SPEC_PATHS, Inventory, kind_key, pod_spec_of, workload_facts
 from kubeward.model import Resource
 
 # ---------------------------------------------------------------- the definition
 
 
-def _reference_release(resource: Resource, keep) -> dict:
+def _reference_release(resource: Resource) -> dict:
     meta = resource.metadata
     identity = {k: v for k, v in meta.items() if k in ("name", "generateName", "namespace", "uid")}
     ignores = dict(_ignore_annotations(resource))
     if ignores:
         identity["annotations"] = ignores
     obj = resource.obj
-    skeleton = {"apiVersion": obj.get("apiVersion"), "kind": obj.get("kind"), "metadata": identity}
-    key = kind_key(resource)
-    spec_path = POD_SPEC_PATHS.get(key)
-    for path in keep:
-        if path[0] in ("$pod", "$template"):
-            if spec_path is None:
-                continue
-            base = spec_path if path[0] == "$pod" else template_meta_path(key)
-            path = (*base, *path[1:])
-        _reference_copy(obj, skeleton, path)
-    return _copied(skeleton)
+    return {"apiVersion": obj.get("apiVersion"), "kind": obj.get("kind"), "metadata": identity}
 
 
-def _copied(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _copied(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_copied(v) for v in value]
-    return value
-
-
-def _reference_copy(source: Any, target: dict, path) -> None:
-    key, rest = path[0], path[1:]
-    if key == "*" or not isinstance(source, dict) or key not in source:
-        return
-    value = source[key]
-    if not rest:
-        target[key] = value
-    elif rest[0] == "*":
-        if isinstance(value, list):
-            items = target.setdefault(key, [{} for _ in value])
-            if isinstance(items, list) and len(items) == len(value):
-                for item_source, item_target in zip(value, items, strict=True):
-                    if rest[1:] and isinstance(item_source, dict) and isinstance(item_target, dict):
-                        _reference_copy(item_source, item_target, rest[1:])
-    elif isinstance(value, dict):
-        child = target.setdefault(key, {})
-        if isinstance(child, dict):
-            _reference_copy(value, child, rest)
-
-
-# ---------------------------------------------------------------- random objects and keeps
+# ---------------------------------------------------------------- random objects
 
 KEYS = ["spec", "template", "metadata", "labels", "containers", "ports", "replicas", "a"]
 _leaf = st.none() | st.booleans() | st.integers(0, 3) | st.sampled_from(["x", "y", "spec"])
@@ -72,11 +37,6 @@ _trees = st.recursive(
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.sampled_from(KEYS), inner, max_size=4),
     max_leaves=20,
 )
-_paths = st.lists(st.sampled_from([*KEYS, "*"]), min_size=1, max_size=5).map(tuple)
-_keep = st.lists(
-    _paths | _paths.map(lambda p: ("$pod", *p)) | _paths.map(lambda p: ("$template", *p)),
-    max_size=6,
-).map(tuple)
 _meta = st.fixed_dictionaries(
     {"name": st.sampled_from(["web", "db"])},
     optional={
@@ -93,38 +53,77 @@ _kinds = st.sampled_from(
 
 
 @settings(max_examples=300)
-@given(_kinds, _meta, st.dictionaries(st.sampled_from(KEYS), _trees, max_size=4), _keep)
-def test_release_keeps_what_the_definition_keeps(kind, meta, body, keep):
+@given(_kinds, _meta, st.dictionaries(st.sampled_from(KEYS), _trees, max_size=4))
+def test_release_keeps_what_the_definition_keeps(kind, meta, body):
     obj = {"apiVersion": kind[0], "kind": kind[1], "metadata": meta, **{k: v for k, v in body.items() if k != "metadata"}}
     if isinstance(body.get("metadata"), dict):  # Tekton keeps its pod template metadata on the object
         meta.update({k: v for k, v in body["metadata"].items() if k not in meta})
-    expected = _reference_release(Resource(obj, "f.yaml"), keep)
+    expected = _reference_release(Resource(obj, "f.yaml"))
     resource = Resource(obj, "f.yaml", source="text")
-    release_resource(resource, keep)
+    release_resource(resource)
     assert repr(resource.obj) == repr(expected)  # the same keys in the same order, the same values
     assert resource.source is None
 
 
 def test_released_strings_are_interned():
-    labels = {"".join(["ap", "p"]): "".join(["we", "b"])}
-    obj = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "w"}}
-    obj["spec"] = {"template": {"metadata": {"labels": labels}, "spec": {}}}
+    obj = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "".join(["w", "eb"])}}
     resource = Resource(obj, "f.yaml")
-    release_resource(resource, [("$template", "labels")])
-    ((key, value),) = resource.obj["spec"]["template"]["metadata"]["labels"].items()
-    assert key is sys.intern("app") and value is sys.intern("web")
+    release_resource(resource)
+    assert resource.obj["metadata"]["name"] is sys.intern("web")
 
 
-def test_the_catalogue_keeps_through_a_tree():
-    """The fast path (one tree walk) serves the checks we ship, for every workload kind."""
-    from kubeward.config import Config
-    from kubeward.engine import Scanner, _keep_plan, select_checks
+# ---------------------------------------------------------------- workload facts
+
+_port = st.fixed_dictionaries(
+    {}, optional={"containerPort": st.sampled_from([80, 0, 70000, True, "80"]), "name": st.sampled_from(["http", "", 3]),
+                  "protocol": st.sampled_from(["TCP", "UDP", "tcp", None])},  # fmt: skip
+)
+_container = st.fixed_dictionaries({}, optional={"name": st.just("c"), "ports": st.lists(_port, max_size=3) | _leaf})
+_pod_spec = st.fixed_dictionaries(
+    {},
+    optional={
+        "containers": st.lists(_container | _leaf, max_size=3) | _leaf,
+        "initContainers": st.lists(_container, max_size=2),
+        "serviceAccountName": st.sampled_from(["app", "", None, 7]),
+        "serviceAccount": st.sampled_from(["old", "", 7]),
+        "automountServiceAccountToken": st.sampled_from([True, False, "yes", None]),
+    },
+)
+_labels = st.dictionaries(st.sampled_from(["app", "tier"]), st.sampled_from(["web", 1, None]), max_size=2) | _leaf
+
+
+@settings(max_examples=300)
+@given(st.sampled_from(sorted(POD_SPEC_PATHS)), _pod_spec, _labels, st.sampled_from([None, 1, 3, "2", True]))
+def test_a_released_workload_keeps_the_facts_of_the_full_object(key, spec, labels, replicas):
+    """What the cross-resource checks read of a released workload is what they would read of it whole."""
+    kind, _, group = key.partition(".")
+    obj: dict[str, Any] = {"apiVersion": f"{group}/v1" if group else "apps/v1", "kind": kind, "metadata": {"name": "w"}}
+    target = obj
+    for part in POD_SPEC_PATHS[key][:-1]:
+        target = target.setdefault(part, {})
+    target[POD_SPEC_PATHS[key][-1]] = spec
+    obj.setdefault("spec", {})["replicas"] = replicas
+    meta = pod_spec_of(Resource(obj, "f.yaml")).template_meta
+    meta["labels"] = labels
+    whole = Resource(copy.deepcopy(obj), "f.yaml")
+    expected = Inventory([whole]).facts(whole)
+    assert expected == workload_facts(pod_spec_of(whole))
 
     config = Config()
-    keep = Scanner(select_checks(config), config).keep
-    assert keep
-    for kind in POD_SPEC_PATHS:
-        assert _keep_plan(kind, keep)[1] is not None, kind
+    released = Resource(obj, "f.yaml")
+    Scanner(select_checks(config), config).check_resources([released], release=True)
+    assert "spec" not in released.obj or kind_key(released) not in POD_SPEC_PATHS
+    assert Inventory([released]).facts(released) == expected
+
+
+def test_facts_are_taken_even_when_no_per_resource_check_runs_on_the_kind():
+    template = {"metadata": {"labels": {"app": "w"}}, "spec": {"serviceAccountName": "w"}}
+    obj = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "w"},
+           "spec": {"replicas": 3, "template": template}}
+    config = Config()
+    resource = Resource(obj, "f.yaml")
+    Scanner(select_checks(config, only=["KW-O005"]), config).check_resources([resource], release=True)
+    assert resource.facts.replicas == 3 and resource.facts.labels == {"app": "w"} and resource.facts.account == "w"
 
 
 # ---------------------------------------------------------------- objects kept whole

@@ -307,8 +307,8 @@ def test_released_workloads_really_lose_their_containers(tmp_path):
     target = tmp_path / "p.yaml"
     target.write_text(_pod("p", "shop", "app", True))
     (finding,) = _scan_paths(target, "KW-A001").findings
-    assert "containers" not in finding.resource.obj["spec"]
-    assert finding.resource.obj["spec"] == {"serviceAccountName": "app", "automountServiceAccountToken": True}
+    assert "spec" not in finding.resource.obj
+    assert (finding.resource.facts.account, finding.resource.facts.automount) == ("app", True)
 
 
 # --- KW-A002 .. KW-A005 ---------------------------------------------------------

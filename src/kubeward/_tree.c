@@ -2,8 +2,9 @@
  * kubeward._tree: a C port of the engine's tree copying at release time.
  *
  * interned_tree(value, longest=None) returns what kubeward.engine._interned_tree
- * returns, and copy_kept(source, target, tree) does what kubeward.engine._copy_kept
- * does; engine.py is the reference and every step below names the Python it mirrors.
+ * returns (share_strings copies the objects kept whole with it, release_resource the
+ * identity it keeps); engine.py is the reference and every step below names the
+ * Python it mirrors.
  *
  * _interned_tree, spelled out:
  *     if isinstance(value, str):  sys.intern(value) if longest is None or len(value) <= longest else value
@@ -27,25 +28,19 @@
  *     where the Python spends two frames (the call and the comprehension). Hostile
  *     depth raises RecursionError in both, but the C copy goes about twice as deep
  *     before it does (share_strings then interns what Python would have left as is;
- *     the content is the same either way);
- *   - copy_kept's tree must be a dict of (how, subtree) pairs, as _keep_plan builds it
- *     (TypeError otherwise); how is compared by value with "whole" and "each", and
- *     anything else means "fields", as in the Python's if/elif/else.
+ *     the content is the same either way).
  *
  * Memory safety: a reference is held to every key, value and item while it is
  * copied, so that Python code run meanwhile (a custom key's __hash__, a subclass's
  * __len__) cannot free it; an exact dict that changes size while it is copied raises
- * RuntimeError as its items() iterator would.
+ * RuntimeError as its items() iterator would, and an exact list is read at its live
+ * size, as its iterator reads it.
  */
 
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
-static PyObject *WHOLE;      /* "whole", interned: engine.WHOLE */
-static PyObject *EACH;       /* "each": engine.EACH */
-static PyObject *FIELDS;     /* "fields": engine.FIELDS (anything but WHOLE and EACH) */
-static PyObject *ITEMS;      /* "items" */
-static PyObject *SETDEFAULT; /* "setdefault" */
+static PyObject *ITEMS; /* "items" */
 
 /* longest: strs up to `longest` characters are interned; every one when !bounded */
 typedef struct {
@@ -339,320 +334,6 @@ copy_tree(PyObject *value, const Limit *limit)
     return Py_NewRef(value);
 }
 
-/* ---- copy_kept -------------------------------------------------------------------------- */
-
-static int copy_kept(PyObject *source, PyObject *target, PyObject *tree);
-
-/* `if key not in source: continue; value = source[key]`: 1 and a new reference in
- * *value, 0 when the key is missing, -1 on error */
-static int
-lookup(PyObject *source, PyObject *key, PyObject **value)
-{
-    if (PyDict_CheckExact(source)) {
-        PyObject *found = PyDict_GetItemWithError(source, key);
-        if (found == NULL) {
-            return PyErr_Occurred() ? -1 : 0;
-        }
-        *value = Py_NewRef(found);
-        return 1;
-    }
-    int in = PySequence_Contains(source, key);
-    if (in <= 0) {
-        return in;
-    }
-    *value = PyObject_GetItem(source, key);
-    return *value == NULL ? -1 : 1;
-}
-
-/* `target[key] = value` */
-static int
-store(PyObject *target, PyObject *key, PyObject *value)
-{
-    return PyDict_CheckExact(target) ? PyDict_SetItem(target, key, value) : PyObject_SetItem(target, key, value);
-}
-
-/* [{} for _ in n] */
-static PyObject *
-empty_dicts(Py_ssize_t n)
-{
-    PyObject *list = PyList_New(0);
-    for (Py_ssize_t i = 0; list != NULL && i < n; i++) {
-        PyObject *d = PyDict_New();
-        if (d == NULL || PyList_Append(list, d) < 0) {
-            Py_CLEAR(list);
-        }
-        Py_XDECREF(d);
-    }
-    return list;
-}
-
-/* [{} for _ in value], value not an exact list: it is iterated, as in Python */
-static PyObject *
-empty_dicts_like(PyObject *value)
-{
-    PyObject *it = PyObject_GetIter(value);
-    if (it == NULL) {
-        return NULL;
-    }
-    PyObject *list = PyList_New(0), *item;
-    while (list != NULL && (item = PyIter_Next(it)) != NULL) {
-        Py_DECREF(item);
-        PyObject *d = PyDict_New();
-        if (d == NULL || PyList_Append(list, d) < 0) {
-            Py_CLEAR(list);
-        }
-        Py_XDECREF(d);
-    }
-    if (list != NULL && PyErr_Occurred()) {
-        Py_CLEAR(list);
-    }
-    Py_DECREF(it);
-    return list;
-}
-
-/* target.setdefault(key, default): a new reference. The default is given, or (NULL)
- * made only when an exact dict lacks the key: made always, it is garbage otherwise,
- * and making it cannot run Python code. */
-static PyObject *
-setdefault(PyObject *target, PyObject *key, PyObject *dflt, Py_ssize_t dicts, int list)
-{
-    if (PyDict_CheckExact(target)) {
-        PyObject *found = PyDict_GetItemWithError(target, key);
-        if (found != NULL) {
-            return Py_NewRef(found);
-        }
-        if (PyErr_Occurred()) {
-            return NULL;
-        }
-    }
-    PyObject *made = NULL;
-    if (dflt == NULL) {
-        dflt = made = list ? empty_dicts(dicts) : PyDict_New();
-        if (dflt == NULL) {
-            return NULL;
-        }
-    }
-    PyObject *result;
-    if (PyDict_CheckExact(target)) {
-        result = PyDict_SetItem(target, key, dflt) < 0 ? NULL : Py_NewRef(dflt);
-    } else {
-        result = PyObject_CallMethodObjArgs(target, SETDEFAULT, key, dflt, NULL);
-    }
-    Py_XDECREF(made);
-    return result;
-}
-
-/* the pair of one step of zip(value, items, strict=True), both exact lists: 1 and two
- * new references, 0 at the end, -1 on error (the ValueError zip raises included) */
-static int
-zip_lists(PyObject *a, PyObject *b, Py_ssize_t i, PyObject **x, PyObject **y)
-{
-    int more_a = i < PyList_GET_SIZE(a), more_b = i < PyList_GET_SIZE(b);
-    if (more_a && more_b) {
-        *x = Py_NewRef(PyList_GET_ITEM(a, i));
-        *y = Py_NewRef(PyList_GET_ITEM(b, i));
-        return 1;
-    }
-    if (more_a == more_b) {
-        return 0;
-    }
-    PyErr_Format(PyExc_ValueError, "zip() argument 2 is %s than argument 1", more_a ? "shorter" : "longer");
-    return -1;
-}
-
-/* the same over two iterators */
-static int
-zip_iters(PyObject *a, PyObject *b, PyObject **x, PyObject **y)
-{
-    *x = PyIter_Next(a);
-    if (*x == NULL) {
-        if (PyErr_Occurred()) {
-            return -1;
-        }
-        *y = PyIter_Next(b);
-        if (*y == NULL) {
-            return PyErr_Occurred() ? -1 : 0;
-        }
-        Py_CLEAR(*y);
-        PyErr_SetString(PyExc_ValueError, "zip() argument 2 is longer than argument 1");
-        return -1;
-    }
-    *y = PyIter_Next(b);
-    if (*y == NULL) {
-        Py_CLEAR(*x);
-        if (!PyErr_Occurred()) {
-            PyErr_SetString(PyExc_ValueError, "zip() argument 2 is shorter than argument 1");
-        }
-        return -1;
-    }
-    return 1;
-}
-
-/* len(items) == len(value) */
-static int
-same_length(PyObject *items, PyObject *value)
-{
-    Py_ssize_t a = PyList_CheckExact(items) ? PyList_GET_SIZE(items) : PyObject_Length(items);
-    if (a < 0) {
-        return -1;
-    }
-    Py_ssize_t b = PyList_CheckExact(value) ? PyList_GET_SIZE(value) : PyObject_Length(value);
-    if (b < 0) {
-        return -1;
-    }
-    return a == b;
-}
-
-/* for item_source, item_target in zip(value, items, strict=True):
- *     if isinstance(item_source, dict) and isinstance(item_target, dict):
- *         _copy_kept(item_source, item_target, sub) */
-static int
-copy_each(PyObject *value, PyObject *items, PyObject *sub)
-{
-    int exact = PyList_CheckExact(value) && PyList_CheckExact(items);
-    PyObject *ia = NULL, *ib = NULL;
-    if (!exact) {
-        ia = PyObject_GetIter(value);
-        ib = ia == NULL ? NULL : PyObject_GetIter(items);
-        if (ib == NULL) {
-            Py_XDECREF(ia);
-            return -1;
-        }
-    }
-    int rc = 0;
-    for (Py_ssize_t i = 0;; i++) {
-        PyObject *x, *y;
-        int more = exact ? zip_lists(value, items, i, &x, &y) : zip_iters(ia, ib, &x, &y);
-        if (more <= 0) {
-            rc = more;
-            break;
-        }
-        int both = is_instance(x, &PyDict_Type);
-        if (both > 0) {
-            both = is_instance(y, &PyDict_Type);
-        }
-        if (both > 0) {
-            both = copy_kept(x, y, sub);
-        }
-        Py_DECREF(x);
-        Py_DECREF(y);
-        if (both < 0) {
-            rc = -1;
-            break;
-        }
-    }
-    Py_XDECREF(ia);
-    Py_XDECREF(ib);
-    return rc;
-}
-
-/* one entry of the tree: key -> (how, sub), source[key] is value */
-static int
-copy_entry(PyObject *value, PyObject *target, PyObject *key, PyObject *how, PyObject *sub)
-{
-    int is = PyObject_RichCompareBool(how, WHOLE, Py_EQ); /* identity first: engine.WHOLE is WHOLE */
-    if (is) { /* target[key] = _interned_tree(value) */
-        if (is < 0) {
-            return -1;
-        }
-        Limit unbounded = {0, 0};
-        PyObject *copy = copy_tree(value, &unbounded);
-        if (copy == NULL) {
-            return -1;
-        }
-        int rc = store(target, key, copy);
-        Py_DECREF(copy);
-        return rc;
-    }
-    is = PyObject_RichCompareBool(how, EACH, Py_EQ);
-    if (is < 0) {
-        return -1;
-    }
-    if (is) {
-        /* if isinstance(value, list):
-         *     items = target.setdefault(key, [{} for _ in value])
-         *     if sub and isinstance(items, list) and len(items) == len(value): <copy_each> */
-        is = is_instance(value, &PyList_Type);
-        if (is <= 0) {
-            return is;
-        }
-        PyObject *dflt = NULL;
-        if (!PyList_CheckExact(value) && (dflt = empty_dicts_like(value)) == NULL) {
-            return -1;
-        }
-        PyObject *items = setdefault(target, key, dflt, PyList_CheckExact(value) ? PyList_GET_SIZE(value) : 0, 1);
-        Py_XDECREF(dflt);
-        if (items == NULL) {
-            return -1;
-        }
-        int go = PyObject_IsTrue(sub);
-        if (go > 0) {
-            go = is_instance(items, &PyList_Type);
-        }
-        if (go > 0) {
-            go = same_length(items, value);
-        }
-        if (go > 0) {
-            go = copy_each(value, items, sub);
-        }
-        Py_DECREF(items);
-        return go < 0 ? -1 : 0;
-    }
-    /* elif isinstance(value, dict):
-     *     child = target.setdefault(key, {})
-     *     if isinstance(child, dict): _copy_kept(value, child, sub) */
-    is = is_instance(value, &PyDict_Type);
-    if (is <= 0) {
-        return is;
-    }
-    PyObject *child = setdefault(target, key, NULL, 0, 0);
-    if (child == NULL) {
-        return -1;
-    }
-    is = is_instance(child, &PyDict_Type);
-    if (is > 0) {
-        is = copy_kept(value, child, sub);
-    }
-    Py_DECREF(child);
-    return is < 0 ? -1 : 0;
-}
-
-/* _copy_kept(source, target, tree) */
-static int
-copy_kept(PyObject *source, PyObject *target, PyObject *tree)
-{
-    if (!PyDict_Check(tree)) {
-        PyErr_Format(PyExc_TypeError, "copy_kept() tree must be a dict, not %.100s", Py_TYPE(tree)->tp_name);
-        return -1;
-    }
-    if (Py_EnterRecursiveCall(" while copying kept fields")) {
-        return -1;
-    }
-    int rc = 0;
-    Py_ssize_t pos = 0;
-    PyObject *key, *entry;
-    while (rc == 0 && PyDict_Next(tree, &pos, &key, &entry)) {
-        if (!PyTuple_CheckExact(entry) || PyTuple_GET_SIZE(entry) != 2) {
-            PyErr_Format(PyExc_TypeError, "copy_kept() tree entries must be (how, subtree) pairs, not %.100s",
-                         Py_TYPE(entry)->tp_name);
-            rc = -1;
-            break;
-        }
-        Py_INCREF(key);
-        Py_INCREF(entry);
-        PyObject *value;
-        rc = lookup(source, key, &value);
-        if (rc > 0) {
-            rc = copy_entry(value, target, key, PyTuple_GET_ITEM(entry, 0), PyTuple_GET_ITEM(entry, 1));
-            Py_DECREF(value);
-        }
-        Py_DECREF(key);
-        Py_DECREF(entry);
-    }
-    Py_LeaveRecursiveCall();
-    return rc;
-}
-
 /* ---- the module ------------------------------------------------------------------------- */
 
 static PyObject *
@@ -690,29 +371,11 @@ tree_interned_tree(PyObject *module, PyObject *const *args, Py_ssize_t nargs, Py
     return copy_tree(args[0], &limit);
 }
 
-static PyObject *
-tree_copy_kept(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
-{
-    (void)module;
-    if (nargs != 3) {
-        PyErr_Format(PyExc_TypeError, "copy_kept() takes 3 positional arguments (%zd given)", nargs);
-        return NULL;
-    }
-    if (copy_kept(args[0], args[1], args[2]) < 0) {
-        return NULL;
-    }
-    Py_RETURN_NONE;
-}
-
 static PyMethodDef tree_methods[] = {
     {"interned_tree", (PyCFunction)(void (*)(void))tree_interned_tree, METH_FASTCALL | METH_KEYWORDS,
      "interned_tree(value, /, longest=None)\n--\n\n"
      "A copy of a tree (dicts and lists) with its str keys and its str values (up to\n"
      "``longest`` characters, if given) interned: kubeward.engine._interned_tree."},
-    {"copy_kept", (PyCFunction)(void (*)(void))tree_copy_kept, METH_FASTCALL,
-     "copy_kept(source, target, tree, /)\n--\n\n"
-     "Copy into target the fields of source a keep tree names (key -> (how, subtree),\n"
-     "how \"whole\", \"each\" or \"fields\"): kubeward.engine._copy_kept."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -727,19 +390,9 @@ static struct PyModuleDef tree_module = {
 PyMODINIT_FUNC
 PyInit__tree(void)
 {
-    WHOLE = PyUnicode_InternFromString("whole");
-    EACH = PyUnicode_InternFromString("each");
-    FIELDS = PyUnicode_InternFromString("fields");
     ITEMS = PyUnicode_InternFromString("items");
-    SETDEFAULT = PyUnicode_InternFromString("setdefault");
-    if (WHOLE == NULL || EACH == NULL || FIELDS == NULL || ITEMS == NULL || SETDEFAULT == NULL) {
+    if (ITEMS == NULL) {
         return NULL;
     }
-    PyObject *module = PyModule_Create(&tree_module);
-    if (module == NULL || PyModule_AddObjectRef(module, "WHOLE", WHOLE) < 0 ||
-        PyModule_AddObjectRef(module, "EACH", EACH) < 0 || PyModule_AddObjectRef(module, "FIELDS", FIELDS) < 0) {
-        Py_XDECREF(module);
-        return NULL;
-    }
-    return module;
+    return PyModule_Create(&tree_module);
 }

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import logging
 import sys
 from collections import Counter, defaultdict
@@ -13,13 +12,13 @@ from typing import Any
 
 from .checks.registry import Check, all_checks, matches
 from .config import Config
-from .inventory import POD_SPEC_PATHS, Inventory, dig, kind_key, pod_spec_of, template_meta_path
+from .inventory import POD_SPEC_PATHS, Inventory, PodSpec, dig, kind_key, pod_spec_of, template_meta_path, workload_facts
 from .model import Finding, InputError, Path, Resource, Severity, Violation
 from .sources.locate import assign_lines
 
-# _interned_tree and _copy_kept below are the definition of the tree copying done when a
-# checked resource is released, and what runs where no compiler was at hand; _tree is
-# their C port, used because they were about a twelfth of a scan's per-resource CPU.
+# _interned_tree below is the definition of the tree copying done when a checked resource
+# is released or kept whole, and what runs where no compiler was at hand; _tree is its C
+# port, used because the copying was a visible share of a scan's per-resource CPU.
 # tests/test_tree.py holds the two to the same results.
 try:
     from . import _tree
@@ -136,10 +135,9 @@ class Scanner:
             else:
                 for kind in c.kinds:
                     self.per_kind[kind].append(c)
-        # kinds a cross-resource check reads in full (an empty `kinds` means identity only),
-        # and the fields it reads from the others
+        # kinds a cross-resource check reads in full (an empty `kinds` means identity only);
+        # of workloads, they read the facts taken before release (inventory.WorkloadFacts)
         self.full_kinds = frozenset(k for c in self.inventory_checks for k in c.kinds)
-        self.keep = tuple(dict.fromkeys(p for c in self.inventory_checks for p in c.keep))
 
         # per kind: (check, fn, takes config?, severity), so the hot loop below looks nothing up
         self.plans: dict[str, list[tuple[Check, Any, bool, Severity]]] = {
@@ -155,11 +153,15 @@ class Scanner:
         errors: list[InputError] = []
         config = self.config
         keys = [kind_key(r) for r in resources]
+        pods: dict[int, PodSpec | None] = {}  # the views built for the checks, for the workloads' facts
         for resource, key in zip(resources, keys, strict=True):
             plan = self.plans.get(key)
             if not plan:
                 continue
-            subject = pod_spec_of(resource, key) if key in POD_SPEC_PATHS else resource
+            if key in POD_SPEC_PATHS:
+                subject = pods[id(resource)] = pod_spec_of(resource, key)
+            else:
+                subject = resource
             for c, fn, takes_config, severity in plan:
                 try:
                     for v in fn(subject, config) if takes_config else fn(subject):
@@ -173,9 +175,14 @@ class Scanner:
                     errors.append(InputError(resource.file, f"{resource.ref}: {problem}", resource.doc_index))
         self._finish(findings)
         if release:
+            take_facts = bool(self.inventory_checks)
             for resource, key in zip(resources, keys, strict=True):
+                if take_facts and key in POD_SPEC_PATHS:
+                    pod = pods.get(id(resource)) or pod_spec_of(resource, key)
+                    if pod is not None:
+                        resource.facts = workload_facts(pod)
                 if key not in self.full_kinds:
-                    release_resource(resource, self.keep, key)
+                    release_resource(resource, key)
                 else:
                     share_strings(resource)
         return findings, errors
@@ -224,74 +231,28 @@ def count_kinds(resources: Iterable[Resource]) -> dict[str, int]:
     return dict(Counter(kind_key(r) for r in resources))
 
 
-def release_resource(resource: Resource, keep: Sequence[tuple[str, ...]] = (), key: str | None = None) -> None:
-    """Shrink a checked resource to its identity, suppression annotations and the
-    fields cross-resource checks declared they read (``keep``).
+def release_resource(resource: Resource, key: str | None = None) -> None:
+    """Shrink a checked resource to its identity and suppression annotations.
 
     Everything else is dropped, so a scan of 100k objects holds 100k small
-    dicts rather than 100k manifests. The strings kept are interned: the label
-    keys and values that recur across thousands of released objects are then
-    stored (and pickled) once.
+    dicts rather than 100k manifests (what the cross-resource checks need of a
+    workload is in its ``facts``, taken before). The strings kept are
+    interned: the names and namespaces that recur across thousands of released
+    objects are then stored (and pickled) once.
     """
     key = kind_key(resource) if key is None else key
     obj = resource.obj
-    interned_tree, copy_kept = (_interned_tree, _copy_kept) if _tree is None else (_tree.interned_tree, _tree.copy_kept)
+    interned_tree = _interned_tree if _tree is None else _tree.interned_tree
     identity = {sys.intern(k): interned_tree(v) for k, v in resource.metadata.items() if k in _IDENTITY}
     ignores = dict(_ignore_annotations(resource, key))
     if ignores:
         identity["annotations"] = interned_tree(ignores)
-    skeleton = {
+    resource.obj = {
         "apiVersion": interned_tree(obj.get("apiVersion")),
         "kind": interned_tree(obj.get("kind")),
         "metadata": identity,
     }
-    paths, tree = _keep_plan(key, tuple(keep))
-    if tree is not None:
-        copy_kept(obj, skeleton, tree)
-    else:
-        for path in paths:
-            _copy_path(obj, skeleton, path)
-    resource.obj = skeleton
     resource.source = None
-
-
-# What to keep of one kind, as a tree: key -> (how, subtree) where how is WHOLE (copy the
-# value), EACH (a list: one dict per item, the subtree applied to each) or FIELDS (a dict:
-# the subtree applied to it). A tree copies a shared prefix (spec.template.spec) once, where
-# copying path by path walked it once per path.
-KeepTree = dict[str, tuple[str, "KeepTree"]]
-WHOLE, EACH, FIELDS = "whole", "each", "fields"
-
-
-@functools.lru_cache(maxsize=512)
-def _keep_plan(key: str, keep: tuple[tuple[str, ...], ...]) -> tuple[tuple[tuple[str, ...], ...], KeepTree | None]:
-    """The paths to keep for one kind ("$pod" and "$template" resolved) and their tree: worked
-    out once per kind. No tree when two paths read one field in different ways (whole and
-    as an object, say): then only copying path by path gives the keys their order."""
-    spec_path = POD_SPEC_PATHS.get(key)
-    paths = []
-    for path in keep:
-        if path[0] in ("$pod", "$template"):
-            if spec_path is None:
-                continue
-            base = spec_path if path[0] == "$pod" else template_meta_path(key)
-            path = (*base, *path[1:])
-        paths.append(path)
-    tree: KeepTree = {}
-    simple = all(_add_path(tree, path) for path in paths)
-    return tuple(paths), tree if simple else None
-
-
-def _add_path(tree: KeepTree, path: tuple[str, ...]) -> bool:
-    """Add a path as _copy_path reads it; False if it reads a field another path reads differently."""
-    key, rest = path[0], path[1:]
-    if key == "*":
-        return True  # "*" only means something right after a list
-    how, sub = (WHOLE, ()) if not rest else (EACH, rest[1:]) if rest[0] == "*" else (FIELDS, rest)
-    entry = tree.setdefault(key, (how, {}))
-    if entry[0] != how:
-        return False
-    return _add_path(entry[1], sub) if sub else True
 
 
 def share_strings(resource: Resource) -> None:
@@ -320,56 +281,7 @@ def _interned_tree(value: Any, longest: int | None = None) -> Any:
     return value
 
 
-def _copy_kept(source: dict, target: dict, tree: KeepTree) -> None:
-    """What :func:`_copy_path` does for each path of the tree, walking shared prefixes once
-    (the definition; _tree.copy_kept, its C port, runs when built)."""
-    for key, (how, sub) in tree.items():
-        if key not in source:
-            continue
-        value = source[key]
-        if how == WHOLE:
-            target[key] = _interned_tree(value)
-        elif how == EACH:
-            if isinstance(value, list):
-                items = target.setdefault(key, [{} for _ in value])
-                if sub and isinstance(items, list) and len(items) == len(value):
-                    for item_source, item_target in zip(value, items, strict=True):
-                        if isinstance(item_source, dict) and isinstance(item_target, dict):
-                            _copy_kept(item_source, item_target, sub)
-        elif isinstance(value, dict):
-            child = target.setdefault(key, {})
-            if isinstance(child, dict):
-                _copy_kept(value, child, sub)
-
-
-def _copy_path(source: Any, target: dict, path: Sequence[str]) -> None:
-    """Copy source[path] into target (interned), creating the dicts (and, for "*", lists) on the way."""
-    key, rest = path[0], path[1:]
-    if key == "*":
-        return
-    if not isinstance(source, dict) or key not in source:
-        return
-    value = source[key]
-    if not rest:
-        target[key] = (_interned_tree if _tree is None else _tree.interned_tree)(value)
-    elif rest[0] == "*":
-        if isinstance(value, list):
-            items = target.setdefault(key, [{} for _ in value])
-            if isinstance(items, list) and len(items) == len(value):
-                for item_source, item_target in zip(value, items, strict=True):
-                    if rest[1:] and isinstance(item_source, dict) and isinstance(item_target, dict):
-                        _copy_path(item_source, item_target, rest[1:])
-    elif isinstance(value, dict):
-        child = target.setdefault(key, {})
-        if isinstance(child, dict):
-            _copy_path(value, child, rest)
-
-
 _IDENTITY = ("name", "generateName", "namespace", "uid")
-
-
-def _interned(value):
-    return sys.intern(value) if isinstance(value, str) else value
 
 
 def _check_error(c: Check, resource: Resource, exc: Exception) -> InputError:

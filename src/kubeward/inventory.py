@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterator
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from .model import Path, Resource
 from .model import format_path as _fmt
@@ -258,6 +258,97 @@ def template_meta_path(key: str) -> Path:
     return (*POD_SPEC_PATHS[key][:-1], "metadata")
 
 
+AUTOMOUNT = "automountServiceAccountToken"
+PROTOCOLS = ("TCP", "UDP", "SCTP")
+MAX_PORT = 65535
+
+
+def service_account_field(pod: PodSpec) -> str | None:
+    """The pod spec field that names the ServiceAccount the pod runs as: serviceAccountName
+    wins; the deprecated serviceAccount is its alias when it is empty (as the API server
+    converts it); None when neither names one (the pod runs as "default")."""
+    for key in ("serviceAccountName", "serviceAccount"):
+        value = pod.spec.get(key)
+        if isinstance(value, str) and value:
+            return key
+    return None
+
+
+class ContainerPort(NamedTuple):
+    number: int
+    protocol: str
+    name: str | None
+
+
+def container_ports(pod: PodSpec) -> tuple[ContainerPort, ...]:
+    """The valid ports of a pod's containers and init containers (a native sidecar serves on its ports too)."""
+    ports: list[ContainerPort] = []
+    for field_name in ("containers", "initContainers"):
+        containers = pod.spec.get(field_name)
+        for container in containers if isinstance(containers, list) else ():
+            items = container.get("ports") if isinstance(container, dict) else None
+            for item in items if isinstance(items, list) else ():
+                if not isinstance(item, dict):
+                    continue
+                number, protocol, name = item.get("containerPort"), item.get("protocol"), item.get("name")
+                if isinstance(number, bool) or not isinstance(number, int) or not 1 <= number <= MAX_PORT:
+                    continue
+                protocol = protocol if protocol in PROTOCOLS else "TCP" if protocol is None else None
+                if protocol is None:
+                    continue
+                ports.append(ContainerPort(number, protocol, name if isinstance(name, str) and name else None))
+    return tuple(ports)
+
+
+def declared_ports(pod: PodSpec) -> frozenset[int | str]:
+    """Every containerPort value and port name the containers and init containers declare, as written."""
+    declared: set[int | str] = set()
+    for field_name in ("containers", "initContainers"):
+        containers = pod.spec.get(field_name)
+        for container in containers if isinstance(containers, list) else ():
+            items = container.get("ports") if isinstance(container, dict) else None
+            for port in items if isinstance(items, list) else ():
+                if not isinstance(port, dict):
+                    continue
+                for key in ("containerPort", "name"):
+                    value = port.get(key)
+                    if isinstance(value, (int, str)) and not isinstance(value, bool):
+                        declared.add(value)
+    return frozenset(declared)
+
+
+class WorkloadFacts(NamedTuple):
+    """What the cross-resource checks read of a workload, taken from its pod spec once.
+
+    A scan takes them in the worker that checked the workload, then releases the
+    resource to its identity: the facts are all the cross-resource phase keeps
+    of it (a few hundred bytes, where the fields they come from took kilobytes).
+    Raw values are as written; each reader applies its own rule to them.
+    """
+
+    labels: Any  # the pod template's labels
+    account_field: str | None  # see service_account_field
+    account: str  # the ServiceAccount the pods run as ("default" when none is named)
+    automount: Any  # the pod spec's automountServiceAccountToken
+    replicas: Any  # the object's spec.replicas
+    ports: tuple[ContainerPort, ...]  # see container_ports
+    declared: frozenset[int | str]  # see declared_ports
+
+
+def workload_facts(pod: PodSpec) -> WorkloadFacts:
+    account_field = service_account_field(pod)
+    spec = pod.resource.obj.get("spec")
+    return WorkloadFacts(
+        labels=pod.template_meta.get("labels"),
+        account_field=account_field,
+        account=pod.spec[account_field] if account_field else "default",
+        automount=pod.spec.get(AUTOMOUNT),
+        replicas=spec.get("replicas") if isinstance(spec, dict) else None,
+        ports=container_ports(pod),
+        declared=declared_ports(pod),
+    )
+
+
 class Inventory:
     """Every resource of a run, indexed by kind and namespace."""
 
@@ -269,6 +360,7 @@ class Inventory:
             self.by_kind[kind_key(resource)].append(resource)
             self.by_namespace[resource.namespace].append(resource)
         self._pods: dict[int, PodSpec | None] = {}
+        self._facts: dict[int, WorkloadFacts | None] = {}
         self._memo: dict[str, Any] = {}
 
     def cached(self, key: str, compute: Callable[[Inventory], T]) -> T:
@@ -298,3 +390,20 @@ class Inventory:
             pod = self.pod_spec(resource)
             if pod is not None:
                 yield pod
+
+    def facts(self, resource: Resource) -> WorkloadFacts | None:
+        """A workload's facts: those taken before it was released, else taken now (None for other kinds)."""
+        if resource.facts is not None:
+            return resource.facts
+        key = id(resource)
+        if key not in self._facts:
+            pod = self.pod_spec(resource)
+            self._facts[key] = workload_facts(pod) if pod is not None else None
+        return self._facts[key]
+
+    def workload_facts(self) -> Iterator[tuple[Resource, WorkloadFacts]]:
+        """Every workload with its facts, in input order by kind (as :meth:`workloads`)."""
+        for resource in self.kinds(*POD_SPEC_PATHS):
+            facts = self.facts(resource)
+            if facts is not None:
+                yield resource, facts

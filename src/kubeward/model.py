@@ -74,6 +74,7 @@ class Resource:
     source: str | None = None  # the document's text, when it came from text
     list_path: Path = ()  # position inside a `kind: List` document, if any
     rendered: bool = False  # produced by helm/kustomize: lines are not the user's
+    facts: Any = None  # what the cross-resource checks need of a released workload (inventory.WorkloadFacts)
     kind: str = field(init=False, repr=False)
     api_version: str = field(init=False, repr=False)
     name: str = field(init=False, repr=False)
@@ -93,7 +94,8 @@ class Resource:
     def __reduce__(self):
         # positional, not the slots-dataclass default (a dict per object): scan
         # workers send every resource and finding back to the main process
-        return Resource, (self.obj, self.file, self.doc_index, self.start_line, self.source, self.list_path, self.rendered)
+        fields = (self.obj, self.file, self.doc_index, self.start_line, self.source, self.list_path, self.rendered, self.facts)
+        return Resource, fields
 
     @property
     def metadata(self) -> dict[str, Any]:

@@ -40,16 +40,14 @@ import weakref
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any
 
-from ..inventory import Inventory, PodSpec, dig, mapping
+from ..inventory import MAX_PORT, PROTOCOLS, ContainerPort, Inventory, WorkloadFacts, dig, mapping
 from ..model import Path, Resource
 from ..selectors import selector_matches
 
 INGRESS, EGRESS = "Ingress", "Egress"
 DIRECTIONS = (INGRESS, EGRESS)
-PROTOCOLS = ("TCP", "UDP", "SCTP")
-MAX_PORT = 65535
 NAME_LABEL = "kubernetes.io/metadata.name"
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 _SVC_NAME = re.compile(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?")
@@ -159,12 +157,6 @@ NO_PORTS = PortSet()
 NamedPorts = Mapping[tuple[str, str], tuple[int, ...]]
 
 
-class ContainerPort(NamedTuple):
-    number: int
-    protocol: str
-    name: str | None
-
-
 # ---------------------------------------------------------------- endpoints
 
 
@@ -176,11 +168,24 @@ class Workload:
     namespace: str
     labels: dict[str, str]
     ports: tuple[ContainerPort, ...] = ()
-    named: dict[tuple[str, str], tuple[int, ...]] = field(default_factory=dict)
-    key: str = ""  # namespace/name, set on creation
+    _named: dict[tuple[str, str], tuple[int, ...]] | None = field(default=None, repr=False)
 
-    def __post_init__(self) -> None:
-        self.key = f"{self.namespace}/{self.resource.name}"
+    @property
+    def named(self) -> dict[tuple[str, str], tuple[int, ...]]:
+        """(port name, protocol) -> the port numbers of that name: worked out when a rule names a port
+        (most analyses never do, and a scan holds one Workload per workload of the input)."""
+        if self._named is None:
+            named: dict[tuple[str, str], tuple[int, ...]] = {}
+            for port in self.ports:
+                if port.name:
+                    key = (port.name, port.protocol)
+                    named[key] = (*named.get(key, ()), port.number)
+            self._named = named
+        return self._named
+
+    @property
+    def key(self) -> str:
+        return f"{self.namespace}/{self.resource.name}"
 
     @property
     def name(self) -> str:
@@ -211,27 +216,11 @@ class External:
 Endpoint = Workload | External
 
 
-def workload_of(pod: PodSpec) -> Workload:
-    labels = {k: v for k, v in mapping(pod.template_meta.get("labels")).items() if isinstance(k, str) and isinstance(v, str)}
-    ports: list[ContainerPort] = []
-    for field_name in ("containers", "initContainers"):  # a native sidecar (init) serves on its ports too
-        containers = pod.get(field_name)
-        for container in containers if isinstance(containers, list) else ():
-            items = dig(container, "ports")
-            for item in items if isinstance(items, list) else ():
-                number, protocol, name = dig(item, "containerPort"), dig(item, "protocol"), dig(item, "name")
-                if isinstance(number, bool) or not isinstance(number, int) or not 1 <= number <= MAX_PORT:
-                    continue
-                protocol = protocol if protocol in PROTOCOLS else "TCP" if protocol is None else None
-                if protocol is None:
-                    continue
-                ports.append(ContainerPort(number, protocol, name if isinstance(name, str) and name else None))
-    named: dict[tuple[str, str], tuple[int, ...]] = {}
-    for port in ports:
-        if port.name:
-            key = (port.name, port.protocol)
-            named[key] = (*named.get(key, ()), port.number)
-    return Workload(pod.resource, pod.resource.namespace, labels, tuple(ports), named)
+def workload_of(resource: Resource, facts: WorkloadFacts) -> Workload:
+    labels = mapping(facts.labels)
+    if not all(isinstance(k, str) and isinstance(v, str) for k, v in labels.items()):
+        labels = {k: v for k, v in labels.items() if isinstance(k, str) and isinstance(v, str)}
+    return Workload(resource, resource.namespace, labels, facts.ports)
 
 
 # ---------------------------------------------------------------- policies
@@ -613,7 +602,7 @@ class Network:
 
     @classmethod
     def from_inventory(cls, inventory: Inventory) -> Network:
-        workloads = [workload_of(pod) for pod in inventory.workloads()]
+        workloads = [workload_of(resource, facts) for resource, facts in inventory.workload_facts()]
         namespaces = {ns.name: namespace_labels(ns) for ns in inventory.kinds("Namespace") if ns.name}
         policies = [parse_policy(r) for r in inventory.kinds("NetworkPolicy")]
         return cls(workloads, namespaces, policies)

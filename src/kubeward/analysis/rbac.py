@@ -27,7 +27,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from ..inventory import Inventory, PodSpec, dig, mapping
+from ..inventory import AUTOMOUNT, Inventory, dig, mapping
 from ..model import Path, Resource
 from ..selectors import selector_matches
 from .workloads import workload_index
@@ -711,7 +711,6 @@ def _aggregated_rules(role: Role, by_name: list[Role]) -> list[RuleSource]:
 # ---------------------------------------------------------------------------
 # Who runs with it: workloads that mount a ServiceAccount's token, and their exposure
 
-AUTOMOUNT = "automountServiceAccountToken"
 
 
 @dataclass(slots=True)
@@ -727,18 +726,8 @@ class Usage:
         return bool(self.exposure)
 
 
-def account_of(pod: PodSpec) -> str:
-    """serviceAccountName, else the deprecated serviceAccount, else "default"."""
-    for key in ("serviceAccountName", "serviceAccount"):
-        value = pod.get(key)
-        if isinstance(value, str) and value:
-            return value
-    return "default"
-
-
-def automount(pod: PodSpec, account: Resource | None) -> bool:
-    """The pod's automountServiceAccountToken overrides the ServiceAccount's; default true."""
-    own = pod.get(AUTOMOUNT)
+def automount(own: Any, account: Resource | None) -> bool:
+    """The pod's automountServiceAccountToken (``own``) overrides the ServiceAccount's; default true."""
     if isinstance(own, bool):
         return own
     theirs = account.obj.get(AUTOMOUNT) if account is not None else None
@@ -788,10 +777,11 @@ def service_account_usage(inventory: Inventory, model: RbacModel | None = None) 
     exposure: dict[int, list[str]] = defaultdict(list)  # from each exposing Service to what it selects: no pairwise pass
     for namespace, services in exposing_services(inventory).items():
         for service, reason in services:
-            for pod in index.service_selected(namespace, dig(service.obj, "spec", "selector")):
-                exposure[id(pod)].append(reason)
+            for workload in index.service_selected(namespace, dig(service.obj, "spec", "selector")):
+                exposure[id(workload)].append(reason)
     usage: dict[tuple[str, str], list[Usage]] = defaultdict(list)
-    for pod in inventory.workloads():
-        key = (pod.resource.namespace, account_of(pod))
-        usage[key].append(Usage(pod.resource, automount(pod, model.service_accounts.get(key)), tuple(exposure.get(id(pod), ()))))
+    for workload, facts in inventory.workload_facts():
+        key = (workload.namespace, facts.account)
+        mounted = automount(facts.automount, model.service_accounts.get(key))
+        usage[key].append(Usage(workload, mounted, tuple(exposure.get(id(workload), ()))))
     return usage

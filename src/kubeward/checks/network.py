@@ -8,9 +8,9 @@ from typing import Any
 
 from ..analysis import netpol
 from ..analysis.workloads import workload_index
-from ..inventory import Inventory, PodSpec, dig, kind_key, mapping, template_meta_path
+from ..inventory import Inventory, dig, kind_key, mapping, template_meta_path
 from ..model import Path, Resource, Severity, Violation, format_path
-from ..selectors import LabelIndex
+from ..selectors import LabelIndex, SelectorIndex
 from .registry import check
 
 SOURCE_RANGES_ANNOTATION = "service.beta.kubernetes.io/load-balancer-source-ranges"
@@ -18,9 +18,6 @@ OPEN_RANGES = frozenset({"0.0.0.0/0", "::/0"})
 NGINX_SNIPPETS = tuple(f"nginx.ingress.kubernetes.io/{name}-snippet" for name in ("configuration", "server", "auth", "stream"))
 # what a workload keeps after release for N006/N007: its pod labels and declared ports
 # (init containers too: a native sidecar serves on its ports)
-WORKLOAD_PORTS = (("$template", "labels"), ("$pod", "containers", "*", "ports"), ("$pod", "initContainers", "*", "ports"))
-
-
 def _annotations(resource: Resource) -> dict[str, Any]:
     return mapping(resource.metadata.get("annotations"))
 
@@ -214,32 +211,8 @@ def ingress_catch_all(ingress: Resource) -> Iterator[Violation]:
             yield Violation(("spec", "rules", i), f"rule {i} has no host: it serves every hostname")
 
 
-def _selected(workloads: LabelIndex[PodSpec], service: Resource) -> list[PodSpec]:
+def _selected(workloads: LabelIndex[Resource], service: Resource) -> list[Resource]:
     return workloads.service_selected(service.namespace, dig(service.obj, "spec", "selector"))
-
-
-def _items(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []
-
-
-def _declared_ports(pods: list[PodSpec]) -> set[int | str]:
-    """Every containerPort number and port name declared by these workloads."""
-    declared: set[int | str] = set()
-    for pod in pods:
-        declared |= pod.cached("declared_ports", _pod_ports)
-    return declared
-
-
-def _pod_ports(pod: PodSpec) -> frozenset[int | str]:
-    """One workload's containerPort numbers and port names (a Service may select it many times over)."""
-    declared: set[int | str] = set()
-    for container in (*_items(pod.get("containers")), *_items(pod.get("initContainers"))):
-        for port in _items(dig(container, "ports")):
-            for key in ("containerPort", "name"):
-                value = dig(port, key)
-                if isinstance(value, (int, str)) and not isinstance(value, bool):
-                    declared.add(value)
-    return frozenset(declared)
 
 
 def _selecting_services(inventory: Inventory) -> Iterator[Resource]:
@@ -254,7 +227,6 @@ def _selecting_services(inventory: Inventory) -> Iterator[Resource]:
     severity=Severity.LOW,
     scope="inventory",
     kinds=("Service",),
-    keep=WORKLOAD_PORTS,
     rationale="""A targetPort no selected container declares either sends traffic nowhere, or to a
         port the workload never documented: network policies, meshes and reviewers that go by
         declared ports miss it. Reported only when the selector selects a workload in the input.""",
@@ -275,14 +247,14 @@ def service_target_port_undeclared(inventory: Inventory) -> Iterator[tuple[Resou
         ports = dig(service.obj, "spec", "ports")
         if not pods or not isinstance(ports, list):
             continue
-        declared = _declared_ports(pods)
+        declared = frozenset().union(*(inventory.facts(pod).declared for pod in pods))
         for i, port in enumerate(ports):
             target = dig(port, "targetPort")
             key = "targetPort" if target is not None else "port"
             target = target if target is not None else dig(port, "port")  # targetPort defaults to port
             if isinstance(target, bool) or not isinstance(target, (int, str)) or target in declared:
                 continue
-            names = ", ".join(pod.resource.ref for pod in pods[:3]) + (", …" if len(pods) > 3 else "")
+            names = ", ".join(pod.ref for pod in pods[:3]) + (", …" if len(pods) > 3 else "")
             implicit = "" if key == "targetPort" else " (= port)"
             yield service, Violation(("spec", "ports", i, key), f"targetPort {target!r}{implicit} is not declared by {names}")
 
@@ -294,7 +266,6 @@ def service_target_port_undeclared(inventory: Inventory) -> Iterator[tuple[Resou
     severity=Severity.LOW,
     scope="inventory",
     kinds=("Service",),
-    keep=WORKLOAD_PORTS,
     rationale="""A Service whose selector matches no workload has no endpoints, and whoever
         can later create a pod with matching labels in the namespace receives its traffic.
         Reported only when the input holds workloads of that namespace.""",
@@ -486,7 +457,6 @@ def namespace_without_default_deny_egress(inventory: Inventory) -> Iterator[tupl
     severity=Severity.MEDIUM,
     scope="inventory",
     kinds=("NetworkPolicy",),
-    keep=WORKLOAD_PORTS,
     rationale="""Pods that no NetworkPolicy selects accept connections from every pod of the cluster and
         may connect anywhere. Reported per workload (its pod template labels against the podSelector of
         every valid policy of its namespace); workloads without a namespace are skipped, as where they
@@ -505,10 +475,14 @@ def namespace_without_default_deny_egress(inventory: Inventory) -> Iterator[tupl
 )
 def workload_without_network_policy(inventory: Inventory) -> Iterator[tuple[Resource, Violation]]:
     net = netpol.network_of(inventory)
+    # the pod selectors of each namespace's valid policies, filed by a label they require:
+    # testing every workload against every policy of its namespace grows with their product
+    selectors = {ns: SelectorIndex(p.pod_selector for p in policies) for ns, policies in net.by_namespace.items()}
     for workload in net.workloads:
         if not workload.namespace:
             continue
-        if not any(p.selects(workload) for p in net.by_namespace.get(workload.namespace, ())):
+        index = selectors.get(workload.namespace)
+        if index is None or not index.selects(workload.labels):
             resource = workload.resource
             path = (*template_meta_path(kind_key(resource)), "labels")
             yield (
@@ -651,7 +625,6 @@ def egress_not_restricted(resource: Resource) -> Iterator[Violation]:
     severity=Severity.LOW,
     scope="inventory",
     kinds=("NetworkPolicy",),
-    keep=WORKLOAD_PORTS,
     rationale="""A podSelector that matches no workload -- often a typo in a label -- protects nothing (or
         allows nothing), and the pods meant to be covered stay open. Checked against the workloads of
         the policy's namespace, only when the input holds some: the policy's podSelector and the

@@ -54,7 +54,10 @@ def _resource(subject: PodSpec | Resource) -> Resource:
 
 def _replicas(obj: dict[str, Any]) -> int | None:
     """spec.replicas, 1 when unset (the API default), None when of the wrong type."""
-    value = dig(obj, "spec", "replicas")
+    return _replica_count(dig(obj, "spec", "replicas"))
+
+
+def _replica_count(value: Any) -> int | None:
     if value is None:
         return 1
     return value if isinstance(value, int) and not isinstance(value, bool) else None
@@ -193,7 +196,6 @@ def single_replica(pod: PodSpec) -> Iterator[Violation]:
     severity=Severity.LOW,
     scope="inventory",
     kinds=("PodDisruptionBudget",),
-    keep=(("spec", "replicas"), ("$template", "labels")),
     rationale="""Without a PodDisruptionBudget a node drain (a cluster upgrade, the autoscaler
         scaling down) may evict every replica at the same time, so routine maintenance becomes
         an outage and tends to be postponed.""",
@@ -218,10 +220,11 @@ def pdb_missing(inventory: Inventory) -> Iterator[tuple[Resource, Violation]]:
             continue  # in v1beta1 an empty selector selects nothing
         selectors.setdefault(pdb.namespace, SelectorIndex()).add(selector)
     for resource in inventory.kinds(*sorted(REPLICATED)):
-        replicas = _replicas(resource.obj)
+        facts = inventory.facts(resource)
+        replicas = _replica_count(facts.replicas) if facts is not None else None
         if replicas is None or replicas < 2:
             continue
-        labels = dig(resource.obj, "spec", "template", "metadata", "labels")
+        labels = facts.labels
         index = selectors.get(resource.namespace)
         if index is None or not index.selects(labels):
             where = f"namespace {resource.namespace!r}" if resource.namespace else "its namespace"

@@ -13,19 +13,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
-from ..analysis.rbac import AUTOMOUNT, RbacModel
+from ..analysis.rbac import RbacModel
 from ..analysis.rbacrisk import CHECK_SEVERITY, Assessment
 from ..inventory import Inventory
 from ..model import Resource, Severity, Violation
 from .registry import check
 
 KINDS = ("Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding", "ServiceAccount", "Service", "Ingress")
-KEEP = (
-    ("$pod", "serviceAccountName"),
-    ("$pod", "serviceAccount"),
-    ("$pod", AUTOMOUNT),
-    ("$template", "labels"),
-)
 
 
 def _hits(check_id: str) -> Callable[[Inventory], Iterator[tuple[Resource, Violation]]]:
@@ -45,7 +39,6 @@ def _register(id: str, slug: str, title: str, rationale: str, remediation: str, 
         severity=CHECK_SEVERITY[id],
         scope="inventory",
         kinds=KINDS,
-        keep=KEEP,
         rationale=rationale,
         remediation=remediation,
         refs=refs,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import textwrap
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from ..inventory import WORKLOADS
@@ -35,7 +35,6 @@ class Check:
     refs: dict[str, str] = field(default_factory=dict)
     tags: frozenset[str] = frozenset()
     takes_config: bool = False  # fn(subject, config): for checks with settings
-    keep: tuple[tuple[str, ...], ...] = ()  # fields an inventory check reads from released resources
     example: str = ""  # a YAML snippet showing the fix
 
     @property
@@ -60,15 +59,13 @@ def check(
     refs: dict[str, str] | None = None,
     tags: Iterable[str] = (),
     takes_config: bool = False,
-    keep: Iterable[Sequence[str]] = (),
     example: str = "",
 ) -> Callable[[Callable], Callable]:
     """Register a check function with its metadata.
 
-    ``keep`` (inventory checks only): field paths the check reads on resources
-    that were released after their per-resource checks; ``"$pod"`` stands for
-    the pod spec of a workload, ``"$template"`` for its pod template metadata,
-    and ``"*"`` for every item of a list. E.g. ``("$pod", "containers", "*", "ports")``.
+    An inventory check (``scope="inventory"``) sees the resources of its ``kinds``
+    whole; of the others, released after their per-resource checks, only their
+    identity, and of workloads the facts taken before (``Inventory.facts``).
     """
     if not ID_PATTERN.fullmatch(id):
         raise ValueError(f"check id {id!r} must look like KW-X000")
@@ -93,7 +90,6 @@ def check(
             refs=dict(refs or {}),
             tags=frozenset(tags),
             takes_config=takes_config,
-            keep=tuple(tuple(p) for p in keep),
             example=textwrap.dedent(example).strip("\n"),
         )
         _REGISTRY[id] = meta

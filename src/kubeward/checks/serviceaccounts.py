@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ..inventory import WORKLOADS, Inventory, PodSpec, dig
+from ..inventory import AUTOMOUNT, POD_SPEC_PATHS, WORKLOADS, Inventory, PodSpec, dig, kind_key, service_account_field
 from ..model import Path, Resource, Severity, Violation
 from .registry import check
-
-AUTOMOUNT = "automountServiceAccountToken"
 
 
 def _name(value: object) -> str | None:
@@ -16,18 +14,12 @@ def _name(value: object) -> str | None:
 
 
 def service_account_of(pod: PodSpec) -> tuple[str, Path]:
-    """The ServiceAccount a pod runs as, and the field that says so.
-
-    serviceAccountName wins; the deprecated serviceAccount is its alias when it is
-    empty (as the API server converts it); neither means "default".
-    """
-    name = _name(pod.get("serviceAccountName"))
-    if name:
-        return name, pod.at("serviceAccountName")
-    deprecated = _name(pod.get("serviceAccount"))
-    if deprecated:
-        return deprecated, pod.at("serviceAccount")
-    return "default", pod.at("serviceAccountName")
+    """The ServiceAccount a pod runs as, and the field that says so ("default", at
+    serviceAccountName, when neither serviceAccountName nor serviceAccount names one)."""
+    field = service_account_field(pod)
+    if field is None:
+        return "default", pod.at("serviceAccountName")
+    return pod.spec[field], pod.at(field)
 
 
 @check(
@@ -37,7 +29,6 @@ def service_account_of(pod: PodSpec) -> tuple[str, Path]:
     severity=Severity.MEDIUM,
     scope="inventory",
     kinds=("ServiceAccount",),
-    keep=(("$pod", AUTOMOUNT), ("$pod", "serviceAccountName"), ("$pod", "serviceAccount")),
     rationale="""Unless told otherwise, Kubernetes mounts an API token into every container. Most
         applications never call the API, but anyone who compromises them can read the token and act
         with the service account's permissions.""",
@@ -53,11 +44,10 @@ def service_account_of(pod: PodSpec) -> tuple[str, Path]:
 def automount_service_account_token(inventory: Inventory) -> Iterator[tuple[Resource, Violation]]:
     # the last definition of a ServiceAccount is the one applied
     accounts = {(sa.namespace, sa.name): sa.obj.get(AUTOMOUNT) for sa in inventory.kinds("ServiceAccount")}
-    for pod in inventory.workloads():
-        name, _ = service_account_of(pod)
-        own = pod.get(AUTOMOUNT)
+    for workload, facts in inventory.workload_facts():
+        name, own = facts.account, facts.automount
         # namespaces must match exactly: "" (unknown) only matches "", as both land in the same namespace
-        key = (pod.resource.namespace, name)
+        key = (workload.namespace, name)
         if isinstance(own, bool):
             mounted, how = own, ": the pod spec sets automountServiceAccountToken: true"
         elif isinstance(accounts.get(key), bool):
@@ -72,7 +62,8 @@ def automount_service_account_token(inventory: Inventory) -> Iterator[tuple[Reso
             how = f" by default (the pod spec does not set {AUTOMOUNT} and ServiceAccount {name!r} is not in the input)"
             mounted = True
         if mounted:
-            yield pod.resource, Violation(pod.at(AUTOMOUNT), f"service account token is mounted{how}")
+            path = (*POD_SPEC_PATHS[kind_key(workload)], AUTOMOUNT)
+            yield workload, Violation(path, f"service account token is mounted{how}")
 
 
 @check(
