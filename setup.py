@@ -2,7 +2,9 @@
 
 kubeward.sources._lineindex is a C port of kubeward.sources.locate.TextIndex
 (source-line recovery); kubeward.sources._guard is a C port of the YAML loader's
-guard (kubeward.sources.yamlparse.needs_faithful). Both are optional: without a
+guard (kubeward.sources.yamlparse.needs_faithful); kubeward._tree is a C port of the
+engine's copy of a tree with its strings interned (kubeward.engine._interned_tree,
+used when checked resources are released). All three are optional: without a
 compiler the install still succeeds and kubeward uses the Python implementations.
 """
 
@@ -23,6 +25,12 @@ setup(
         Extension(
             "kubeward.sources._guard",
             ["src/kubeward/sources/_guard.c"],
+            extra_compile_args=FLAGS,
+            optional=True,
+        ),
+        Extension(
+            "kubeward._tree",
+            ["src/kubeward/_tree.c"],
             extra_compile_args=FLAGS,
             optional=True,
         ),

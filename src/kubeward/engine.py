@@ -26,6 +26,15 @@ from .inventory import (
 from .model import Finding, InputError, Path, Resource, Severity, Violation
 from .sources.locate import assign_lines
 
+# _interned_tree below is the definition of the tree copying done when a checked resource
+# is released or kept whole, and what runs where no compiler was at hand; _tree is its C
+# port, used because the copying was a visible share of a scan's per-resource CPU.
+# tests/test_tree.py holds the two to the same results.
+try:
+    from . import _tree
+except ImportError:  # pragma: no cover - exercised only where the extension was not built
+    _tree = None
+
 log = logging.getLogger("kubeward.engine")
 
 SUPPRESS_PREFIX = "ignore-check.kubeward.io/"
@@ -239,13 +248,14 @@ def release_resource(resource: Resource, key: str | None = None) -> None:
     """
     key = kind_key(resource) if key is None else key
     obj = resource.obj
-    identity = {sys.intern(k): _interned_tree(v) for k, v in resource.metadata.items() if k in _IDENTITY}
+    interned_tree = _interned_tree if _tree is None else _tree.interned_tree
+    identity = {sys.intern(k): interned_tree(v) for k, v in resource.metadata.items() if k in _IDENTITY}
     ignores = dict(_ignore_annotations(resource, key))
     if ignores:
-        identity["annotations"] = _interned_tree(ignores)
+        identity["annotations"] = interned_tree(ignores)
     resource.obj = {
-        "apiVersion": _interned_tree(obj.get("apiVersion")),
-        "kind": _interned_tree(obj.get("kind")),
+        "apiVersion": interned_tree(obj.get("apiVersion")),
+        "kind": interned_tree(obj.get("kind")),
         "metadata": identity,
     }
     resource.source = None
@@ -254,7 +264,7 @@ def release_resource(resource: Resource, key: str | None = None) -> None:
 def _shared_facts(facts: WorkloadFacts) -> WorkloadFacts:
     """The facts with their strings interned, as release_resource interns what it keeps."""
     try:
-        labels = _interned_tree(facts.labels)
+        labels = (_interned_tree if _tree is None else _tree.interned_tree)(facts.labels)
     except RecursionError:
         labels = facts.labels  # a hostile nesting depth: keep them as they are
     return facts._replace(labels=labels, account=sys.intern(facts.account))
@@ -269,13 +279,14 @@ def share_strings(resource: Resource) -> None:
     the objects kept whole took 159 MB at 100k resources, 66 MB with their strings shared.
     """
     try:
-        resource.obj = _interned_tree(resource.obj, 128)
+        resource.obj = (_interned_tree if _tree is None else _tree.interned_tree)(resource.obj, 128)
     except RecursionError:
         pass  # a hostile nesting depth: keep the object as it is
 
 
 def _interned_tree(value: Any, longest: int | None = None) -> Any:
-    """A copy of a tree with its strings (up to ``longest`` characters, if given) interned."""
+    """A copy of a tree with its strings (up to ``longest`` characters, if given) interned
+    (the definition; _tree.interned_tree, its C port, runs when built)."""
     if isinstance(value, str):
         return sys.intern(value) if longest is None or len(value) <= longest else value
     if isinstance(value, dict):
