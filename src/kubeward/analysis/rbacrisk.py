@@ -271,9 +271,10 @@ class Assessment:
             self._usage_by_ns[namespace].extend(usages)
         self._reach: dict[Subject, tuple[list[Usage], bool]] = {}
         self._exposed: dict[Subject, list[Usage]] = {}
-        # (role, cluster-wide binding?, request) -> the rule that allows it: many bindings share a
-        # role (edit, view...) and every subject of a binding asks the same questions of it
-        self._allows: dict[tuple[int, bool, int], RuleSource | None] = {}
+        # (role, cluster-wide binding?) -> the risks its rules allow, with the rule that does, in
+        # RISKS order: many bindings share a role (edit, view...) and every subject of a binding
+        # asks the same questions of it
+        self._allows: dict[tuple[int, bool], list[tuple[Risk, RuleSource]]] = {}
         self.hits: list[Hit] = []
         for binding in self.model.bindings:
             for index, subject in binding.subjects:
@@ -316,10 +317,10 @@ class Assessment:
         found: list[Hit] = []
         if binding.role is not None and binding.role.rules and _is_broad(subject):
             found.append(Hit(BROAD, "use every permission of the binding", grant, None, platform, reach, known))
-        for risk in RISKS:
+        for risk, source in self._allowed(binding):
             if not _applies(risk, binding):
                 continue
-            hit = self._match(risk, grant, platform, reach, known)
+            hit = self._match(risk, source, grant, platform, reach, known)
             if hit is None:
                 continue
             if risk.subsumes:
@@ -345,25 +346,29 @@ class Assessment:
                 Hit(UNUSED, labels, grant, None, platform, reach, known, f": no workload of the input mounts its token ({why})")
             )
 
-    def _match(self, risk: Risk, grant: Grant, platform: bool, reach: list[Usage], known: bool) -> Hit | None:
-        binding = grant.binding
-        for request in risk.any_of:
-            key = (id(binding.role), binding.namespace is None, id(request))
-            try:
-                source = self._allows[key]
-            except KeyError:
-                source = self._allows[key] = _binding_allows(binding, request)
-            if source is None:
-                continue
-            namespace = grant.binding.namespace or ""
-            for alternatives in risk.also:
-                if not any(self.model.allows(grant.bound, _in(r, namespace)) for r in alternatives):
-                    return None
-            detail = ""
-            if source.rule.resource_names:
-                detail = f" (only objects named {', '.join(source.rule.resource_names)})"
-            return Hit(risk.check_id, risk.label, grant, source, platform, reach, known, detail)
-        return None
+    def _allowed(self, binding: Binding) -> list[tuple[Risk, RuleSource]]:
+        """The risks the binding's role allows where it is bound, each with the first rule that does."""
+        key = (id(binding.role), binding.namespace is None)
+        found = self._allows.get(key)
+        if found is None:
+            found = self._allows[key] = []
+            for risk in RISKS:
+                for request in risk.any_of:
+                    source = _binding_allows(binding, request)
+                    if source is not None:
+                        found.append((risk, source))
+                        break
+        return found
+
+    def _match(self, risk: Risk, source: RuleSource, grant: Grant, platform: bool, reach: list[Usage], known: bool) -> Hit | None:
+        namespace = grant.binding.namespace or ""
+        for alternatives in risk.also:
+            if not any(self.model.allows(grant.bound, _in(r, namespace)) for r in alternatives):
+                return None
+        detail = ""
+        if source.rule.resource_names:
+            detail = f" (only objects named {', '.join(source.rule.resource_names)})"
+        return Hit(risk.check_id, risk.label, grant, source, platform, reach, known, detail)
 
     def findings(self, check_id: str, include_system: bool = False) -> Iterator[Hit]:
         for hit in self.hits:
