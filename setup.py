@@ -4,7 +4,7 @@ kubeward.sources._lineindex is a C port of kubeward.sources.locate.TextIndex
 (source-line recovery); kubeward.sources._guard is a C port of the YAML loader's
 guard (kubeward.sources.yamlparse.needs_faithful); kubeward._tree is a C port of the
 engine's copy of a tree with its strings interned (kubeward.engine._interned_tree,
-used when checked resources are released). All three are optional: without a
+used when checked resources are released) and of kubeward.inventory._dig. All three are optional: without a
 compiler the install still succeeds and kubeward uses the Python implementations.
 """
 

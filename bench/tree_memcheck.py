@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Memory checks for the C tree copying (kubeward._tree): a workload for valgrind, and a leak loop.
+"""Memory checks for kubeward._tree (tree copying, dig): a workload for valgrind, and a leak loop.
 
     PYTHONMALLOC=malloc valgrind --error-exitcode=1 --leak-check=full \\
         python bench/tree_memcheck.py --valgrind     # C against Python on many objects, odd input included
@@ -105,7 +105,34 @@ def run(objects, *, check: bool) -> int:
             c(*args)
         except TypeError:
             pass
-    return copies
+    return copies + dig_all(objects, check=check)
+
+
+DIG_PATHS = [("metadata", "name"), ("spec", "template", "spec", "containers", 0, "image"), ("spec", "ports", 0, "port"),
+             ("spec", "containers", -1), ("spec", "containers", 2**70), ("spec", True), ("a", ["unhashable"]), ()]  # fmt: skip
+
+
+def dig_all(objects, *, check: bool) -> int:
+    """dig along a few paths of every object and of the odd ones (same answers as Python when ``check``)."""
+    from kubeward import inventory
+
+    c = inventory._tree.dig
+    calls = 0
+    for obj in [*objects, *(value for value, _ in ODD)]:
+        for path in DIG_PATHS:
+            try:
+                got = c(obj, *path)
+            except (TypeError, IndexError, AttributeError) as exc:
+                got = type(exc)
+            if check:
+                try:
+                    expected = inventory._dig(obj, *path)
+                except (TypeError, IndexError, AttributeError) as exc:
+                    expected = type(exc)
+                if got is not expected and not (type(got) is tuple and got == expected):
+                    sys.exit(f"C and Python dig disagree on {obj!r} {path}")
+            calls += 1
+    return calls
 
 
 def _nodes(value, out: list) -> list:

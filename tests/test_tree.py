@@ -493,3 +493,103 @@ def test_without_the_extension_python_copies(monkeypatch):
     service = Resource({"kind": "Service", "metadata": {"name": "s"}, "spec": {"type": "".join(["Node", "Port"])}}, "a.yaml")
     engine.share_strings(service)
     assert service.obj["spec"]["type"] is sys.intern("NodePort")
+
+
+# ---- dig ----------------------------------------------------------------------------------------
+
+from kubeward import inventory  # noqa: E402
+from kubeward.inventory import _dig  # noqa: E402
+
+
+class _Dict(dict):
+    def get(self, key, default=None):  # a subclass's own get is what Python's dig calls
+        return ("sub", key)
+
+
+class _List(list):
+    def __len__(self):
+        return 1  # what Python's dig compares the index with
+
+    def __getitem__(self, index):
+        return ("item", index)
+
+
+class _ClaimsDict:
+    __class__ = dict  # isinstance(x, dict) believes it; so must the port
+
+    def get(self, key, default=None):
+        return ("claims", key)
+
+
+def _outcome(fn, obj, keys):
+    """(result, None) or (None, exception type and message)."""
+    try:
+        return fn(obj, *keys), None
+    except Exception as exc:  # noqa: BLE001 - the two must raise alike
+        return None, (type(exc), str(exc))
+
+
+def dig_same(obj: Any, *keys: Any) -> Any:
+    """Assert the C dig gives what the Python definition gives: the very same object, or the same exception."""
+    expected, raised = _outcome(_dig, obj, keys)
+    got, got_raised = _outcome(_tree.dig, obj, keys)
+    assert got_raised == raised, (obj, keys)
+    # the very object, but for what a subclass's method makes afresh on every call
+    assert got is expected or (type(got) is tuple and got == expected), (obj, keys)
+    return expected
+
+
+leaves = st.none() | st.booleans() | st.integers(-3, 3) | st.text(max_size=3) | st.floats(allow_nan=False)
+trees = st.recursive(
+    leaves,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.sampled_from(["a", "b", "c", 0, 1, True]), inner, max_size=4),
+    max_leaves=15,
+)
+KEYS = ["a", "b", "c", "", 0, 1, 2, 3, -1, -2, -9, True, False, 2**70, -(2**70), 1.0, None, ("a",)]
+keys = st.lists(st.sampled_from(KEYS), max_size=5)
+
+
+@needs_c
+@settings(max_examples=3000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(trees, keys)
+def test_dig_answers_as_its_definition(tree, path):
+    dig_same(tree, *path)
+
+
+@needs_c
+@pytest.mark.parametrize(
+    ("obj", "path"),
+    [
+        ({"a": {"b": [1, {"c": 3}]}}, ("a", "b", 1, "c")),
+        ({"a": 1}, ()),
+        ({"a": 1}, ("a", "b")),
+        ([1, 2], (-1,)),  # Python indexes from the end
+        ([1, 2], (-3,)),  # ... and raises IndexError past it
+        ([1, 2], (2**70,)),  # not below len(): None
+        ([1, 2], (-(2**70),)),  # below len(): obj[key] raises
+        ([1, 2], (True,)),  # bool is an int
+        ({True: 1, "a": 2}, (True,)),  # an int key never reads a dict
+        ({"a": 1}, (["unhashable"],)),  # dict.get raises TypeError
+        (_Dict(a=1), ("a",)),
+        (_List([1, 2, 3]), (0,)),
+        (_List([1, 2, 3]), (2,)),
+        (_ClaimsDict(), ("x",)),
+        (OrderedDict(a=[{"b": 1}]), ("a", 0, "b")),
+        (defaultdict(list), ("missing",)),  # get() does not create it
+        ("text", (0,)),
+        (None, ("a",)),
+    ],
+)
+def test_dig_edges(obj, path):
+    dig_same(obj, *path)
+
+
+@needs_c
+def test_dig_without_an_object_raises_type_error():
+    with pytest.raises(TypeError):
+        _tree.dig()
+
+
+@needs_c
+def test_the_inventory_digs_with_the_port():
+    assert inventory.dig is _tree.dig

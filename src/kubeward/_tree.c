@@ -1,5 +1,6 @@
 /*
- * kubeward._tree: a C port of the engine's tree copying at release time.
+ * kubeward._tree: C ports of two tree walks: the engine's copying at release time
+ * (interned_tree) and the inventory's dig (see dig below).
  *
  * interned_tree(value, longest=None) returns what kubeward.engine._interned_tree
  * returns (share_strings copies the objects kept whole with it, release_resource the
@@ -371,7 +372,125 @@ tree_interned_tree(PyObject *module, PyObject *const *args, Py_ssize_t nargs, Py
     return copy_tree(args[0], &limit);
 }
 
+/* ------------------------------------------------------------------------------------------
+ * dig(obj, *keys): what kubeward.inventory._dig returns, the checks' way into a manifest:
+ *
+ *     for key in keys:
+ *         if isinstance(obj, dict) and not isinstance(key, int): obj = obj.get(key)
+ *         elif isinstance(obj, list) and isinstance(key, int) and key < len(obj): obj = obj[key]
+ *         else: return None
+ *     return obj
+ *
+ * Exact dicts and lists with a str or small int key (every call the checks make on what a
+ * loader made) take the fast path; everything else goes through the same protocols as the
+ * Python (obj.get, len(), <, obj[key]), so subclasses, negative and huge indexes, and
+ * unhashable keys give the same answers and the same exceptions. A reference is held to
+ * the current object at each step. */
+
+static PyObject *GET; /* "get" */
+
+/* isinstance(key, int): bool is an int */
+static int
+is_int(PyObject *key)
+{
+    PyTypeObject *tp = Py_TYPE(key);
+    if (tp == &PyLong_Type || tp == &PyBool_Type) {
+        return 1;
+    }
+    if (tp == &PyUnicode_Type || tp == &PyFloat_Type || key == Py_None || tp == &PyTuple_Type) {
+        return 0;
+    }
+    return PyObject_IsInstance(key, (PyObject *)&PyLong_Type);
+}
+
+/* One step of dig: a new reference to the next object, Py_None's when the step fails
+ * (*stop set), or NULL with an exception. */
+static PyObject *
+dig_step(PyObject *obj, PyObject *key, int *stop)
+{
+    int key_is_int = is_int(key);
+    if (key_is_int < 0) {
+        return NULL;
+    }
+    if (!key_is_int) {
+        if (Py_TYPE(obj) == &PyDict_Type) {
+            PyObject *found = PyDict_GetItemWithError(obj, key); /* borrowed */
+            if (found == NULL && PyErr_Occurred()) {
+                return NULL;
+            }
+            return Py_NewRef(found != NULL ? found : Py_None);
+        }
+        int is_dict = is_instance(obj, &PyDict_Type);
+        if (is_dict < 0) {
+            return NULL;
+        }
+        if (is_dict) {
+            return PyObject_CallMethodOneArg(obj, GET, key);
+        }
+    } else {
+        if (Py_TYPE(obj) == &PyList_Type && Py_TYPE(key) == &PyLong_Type) {
+            int overflow;
+            long long index = PyLong_AsLongLongAndOverflow(key, &overflow);
+            if (!overflow && index >= 0) {
+                if (index < PyList_GET_SIZE(obj)) {
+                    return Py_NewRef(PyList_GET_ITEM(obj, (Py_ssize_t)index));
+                }
+                *stop = 1;
+                return Py_NewRef(Py_None);
+            }
+        }
+        int is_list = is_instance(obj, &PyList_Type);
+        if (is_list < 0) {
+            return NULL;
+        }
+        if (is_list) { /* key < len(obj), then obj[key]: as Python does it */
+            Py_ssize_t n = PyObject_Size(obj);
+            if (n < 0) {
+                return NULL;
+            }
+            PyObject *size = PyLong_FromSsize_t(n);
+            if (size == NULL) {
+                return NULL;
+            }
+            int below = PyObject_RichCompareBool(key, size, Py_LT);
+            Py_DECREF(size);
+            if (below < 0) {
+                return NULL;
+            }
+            if (below) {
+                return PyObject_GetItem(obj, key);
+            }
+        }
+    }
+    *stop = 1;
+    return Py_NewRef(Py_None);
+}
+
+static PyObject *
+tree_dig(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)module;
+    if (nargs < 1) {
+        PyErr_SetString(PyExc_TypeError, "dig() missing 1 required positional argument: 'obj'");
+        return NULL;
+    }
+    PyObject *obj = Py_NewRef(args[0]);
+    for (Py_ssize_t i = 1; i < nargs; i++) {
+        int stop = 0;
+        PyObject *next = dig_step(obj, args[i], &stop);
+        Py_DECREF(obj);
+        if (next == NULL || stop) {
+            return next;
+        }
+        obj = next;
+    }
+    return obj;
+}
+
 static PyMethodDef tree_methods[] = {
+    {"dig", (PyCFunction)(void (*)(void))tree_dig, METH_FASTCALL,
+     "dig(obj, *keys)\n--\n\n"
+     "obj[k1][k2]... or None when a step is missing or of the wrong type: kubeward.inventory._dig."},
     {"interned_tree", (PyCFunction)(void (*)(void))tree_interned_tree, METH_FASTCALL | METH_KEYWORDS,
      "interned_tree(value, /, longest=None)\n--\n\n"
      "A copy of a tree (dicts and lists) with its str keys and its str values (up to\n"
@@ -391,7 +510,8 @@ PyMODINIT_FUNC
 PyInit__tree(void)
 {
     ITEMS = PyUnicode_InternFromString("items");
-    if (ITEMS == NULL) {
+    GET = PyUnicode_InternFromString("get");
+    if (ITEMS == NULL || GET == NULL) {
         return NULL;
     }
     return PyModule_Create(&tree_module);
