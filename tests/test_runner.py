@@ -212,6 +212,21 @@ def test_shipped_resources_arrive_whole_with_their_strings_shared():
     assert label is sys.intern("app.kubernetes.io/name") and arrived.obj["metadata"]["namespace"] is sys.intern("shop")
 
 
+def test_a_resource_and_its_object_share_their_identity_strings_on_arrival():
+    """The identity is read from the object before its strings are interned; shipped apart from
+    the object's (interned) copies, every resource's four strings arrived as new objects (+23 MB
+    at 100k resources)."""
+    meta = {"name": "".join(["we", "b"]), "namespace": "".join(["sh", "op"])}  # fresh strings, as a parser makes them
+    service = Resource({"apiVersion": "v1", "kind": "Service", "metadata": meta}, "s")
+    released = _released_deployment()
+    config = Config()
+    Scanner(select_checks(config), config).check_resources([service], release=True)  # kept whole, strings shared
+    for resource in runner._unship(runner._ship([released, service])):
+        meta = resource.obj["metadata"]
+        assert resource.kind is resource.obj["kind"] and resource.api_version is resource.obj["apiVersion"]
+        assert resource.name is meta["name"] and resource.namespace is meta["namespace"]
+
+
 def test_what_marshal_cannot_write_travels_pickled():
     """Parsers make only what marshal writes; a library caller's objects may hold more."""
     import datetime as dt

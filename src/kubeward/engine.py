@@ -259,6 +259,7 @@ def release_resource(resource: Resource, key: str | None = None) -> None:
         "metadata": identity,
     }
     resource.source = None
+    _share_identity(resource)
 
 
 def _shared_facts(facts: WorkloadFacts) -> WorkloadFacts:
@@ -282,6 +283,17 @@ def share_strings(resource: Resource) -> None:
         resource.obj = (_interned_tree if _tree is None else _tree.interned_tree)(resource.obj, 128)
     except RecursionError:
         pass  # a hostile nesting depth: keep the object as it is
+    _share_identity(resource)
+
+
+def _share_identity(resource: Resource) -> None:
+    """Intern the resource's identity too, read from the object before its strings were
+    interned: the very strings its object now holds, so that marshal sends them once and the
+    main process stores them once (sent apart, they took 23 MB at 100k resources)."""
+    resource.kind, resource.api_version, resource.name, resource.namespace = (
+        sys.intern(v) if type(v) is str else v
+        for v in (resource.kind, resource.api_version, resource.name, resource.namespace)
+    )
 
 
 def _interned_tree(value: Any, longest: int | None = None) -> Any:
