@@ -23,7 +23,7 @@ from .inventory import (
     template_meta_path,
     workload_facts,
 )
-from .model import Finding, InputError, Path, Resource, Severity, Violation
+from .model import Finding, InputError, Path, Resource, Severity
 from .sources.locate import assign_lines
 
 # _interned_tree below is the definition of the tree copying done when a checked resource
@@ -155,9 +155,6 @@ class Scanner:
             for kind, kind_checks in self.per_kind.items()
         }
 
-    def _finding(self, c: Check, resource: Resource, violation: Violation) -> Finding:
-        return Finding(c.id, c.slug, self.severities[c.id], violation.message, resource, violation.path, violation.container)
-
     def check_resources(self, resources: Iterable[Resource], *, release: bool = False) -> tuple[list[Finding], list[InputError]]:
         findings: list[Finding] = []
         errors: list[InputError] = []
@@ -201,10 +198,11 @@ class Scanner:
         findings: list[Finding] = []
         errors: list[InputError] = []
         for c in self.inventory_checks:
+            severity = self.severities[c.id]
             try:
                 pairs = c.fn(inventory, self.config) if c.takes_config else c.fn(inventory)
-                for resource, violation in pairs:
-                    findings.append(self._finding(c, resource, violation))
+                for resource, v in pairs:
+                    findings.append(Finding(c.id, c.slug, severity, v.message, resource, v.path, v.container))
             except Exception as exc:
                 log.debug("check %s failed", c.id, exc_info=True)
                 errors.append(InputError("<inventory>", f"check {c.id} could not run: {type(exc).__name__}"))
