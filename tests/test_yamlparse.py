@@ -267,26 +267,19 @@ def test_what_the_repair_cannot_prove_goes_to_the_faithful_loader(text):
     assert repr(load_document(text)) == repr(load_faithful(text))
 
 
-def _value_text(draw_word, style: str) -> str:
-    if style == "plain":
-        return draw_word
-    if style == "quoted":
-        return f'"x {draw_word}"'
-    if style == "flow":
-        return f"[{draw_word}, a, {draw_word}]"
-    if style == "map":
-        return f"{{k: {draw_word}}}"
-    if style == "block":
-        return f"|\n  line: {draw_word}\n  {draw_word}"
-    if style == "folded":
-        return f">-\n  {draw_word}"
-    if style == "multiquoted":
-        return f'"x\n  {draw_word}"'
-    return f"x\n  {draw_word}"  # a multi-line plain scalar
+# how a word stands in a document: where it is a plain scalar, and where it is part of a string
+STYLES = {
+    "plain": "{w}",
+    "quoted": '"x {w}"',
+    "flow": "[{w}, a, {w}]",
+    "map": "{{k: {w}}}",
+    "block": "|\n  line: {w}\n  {w}",
+    "folded": ">-\n  {w}",
+    "multiquoted": '"x\n  {w}"',
+    "multiplain": "x\n  {w}",
+}
 
-
-STYLES = ["plain", "quoted", "flow", "map", "block", "folded", "multiquoted", "multiplain"]
-entries = st.tuples(st.sampled_from(WORDS + ["abc", "1", "true"]), st.sampled_from(STYLES), st.sampled_from(["", " # c"]))
+entries = st.tuples(st.sampled_from(WORDS + ["abc", "1", "true"]), st.sampled_from(list(STYLES)), st.sampled_from(["", " # c"]))
 
 
 @needs_yaml_rs
@@ -296,7 +289,7 @@ def test_every_document_reads_as_the_faithful_loader_reads_it(items, in_a_list):
     """Whichever path a document takes (fast, repaired, faithful), the result is go-yaml's."""
     lines = []
     for i, (word, style, comment) in enumerate(items):
-        value = _value_text(word, style)
+        value = STYLES[style].format(w=word)
         lines.append(f"k{i}: {value}{comment if style in ('plain', 'flow', 'map', 'quoted') else ''}")
     text = "\n".join(lines) + "\n"
     if in_a_list:
