@@ -148,20 +148,8 @@ def _scan_paths(
     findings, errors = scanner.check_resources(resources, release=True)
     absorb(_pack(findings, resources, errors, encode))
 
-    # files are sized as they are batched, while the workers already run (stat-ing 20,000 files
-    # first took 0.07 s); only as many as it takes to choose between workers and none come first
-    sized = ((file, _size(file)) for file in inputs.files)
-    head: list[tuple[Path, int]] = []
-    seen = 0
-    for item in sized:
-        head.append(item)
-        seen += item[1]
-        if seen >= PARALLEL_MIN_BYTES:
-            break
-    workers = _worker_count(jobs, len(inputs.files), seen)  # the total, when below
-    batches = _batches(chain(head, sized))
-    first = list(islice(batches, 2))
-    batches = chain(first, batches)
+    workers, first, rest = _plan(inputs.files, jobs)
+    batches = chain(first, rest)
     if workers > 1 and len(first) > 1:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
@@ -237,6 +225,25 @@ def _size(file: Path) -> int:
         return file.stat().st_size
     except OSError:
         return 0  # reading it will report why
+
+
+def _plan(files: list[Path], jobs: int) -> tuple[int, list[list[Path]], Iterator[list[Path]]]:
+    """(workers to use, the first two batches, the batches after them).
+
+    Files are sized as they are batched, while the workers already run (stat-ing 20,000
+    files first took 0.07 s): only as many as it takes to choose the worker count come first.
+    """
+    sized = ((file, _size(file)) for file in files)
+    head: list[tuple[Path, int]] = []
+    seen = 0
+    for item in sized:
+        head.append(item)
+        seen += item[1]
+        if seen >= PARALLEL_MIN_BYTES:
+            break
+    workers = _worker_count(jobs, len(files), seen)  # seen is the total when below the threshold
+    batches = _batches(chain(head, sized))
+    return workers, list(islice(batches, 2)), batches
 
 
 def _batches(sized: Iterable[tuple[Path, int]]) -> Iterator[list[Path]]:
