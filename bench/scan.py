@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import platform
 import resource
 import shutil
 import subprocess
@@ -128,7 +129,7 @@ def main() -> None:
     args = parser.parse_args()
     print(
         f"{'resources':>10} {'best s':>8} {'res/s':>9} {'RSS all':>9} {'PSS all':>9} {'RSS main':>9} {'CPU µs/res':>11}   "
-        f"({args.format}, best of {args.repeat}, {os.cpu_count()} cpus)"
+        f"({args.format}, best of {args.repeat}, {os.cpu_count()} cpus, Python {platform.python_version()} {sys.executable})"
     )
     for size in args.sizes:
         directory = ensure_corpus(size)

@@ -246,20 +246,37 @@ def _corpus_of_batches(tmp_path, monkeypatch):
     monkeypatch.setattr(runner, "BATCH_BYTES", 1)  # one file per batch
 
 
-def test_a_failing_worker_fails_the_scan(tmp_path, monkeypatch):
-    """An unexpected error in a worker (a bug) reaches the caller; it is not swallowed."""
-    _corpus_of_batches(tmp_path, monkeypatch)
-    scan_files = runner._scan_files
+def _in(where: str, action):
+    """runner._scan_files doing ``action`` in the worker processes or in the main one (which
+    scans batches too), and scanning as usual elsewhere. Forked workers inherit the patch."""
+    import os
 
-    def flaky(scanner, files, *args):
-        if any(f.name == "cm3.yaml" for f in files):
-            raise ZeroDivisionError("boom")
+    main, scan_files = os.getpid(), runner._scan_files
+
+    def patched(scanner, files, *args):
+        if (os.getpid() == main) == (where == "main"):
+            action()
         return scan_files(scanner, files, *args)
 
-    monkeypatch.setattr(runner, "_scan_files", flaky)  # the forked workers inherit it
+    return patched
+
+
+def _boom():
+    raise ZeroDivisionError("boom")
+
+
+@pytest.mark.parametrize("where", ["worker", "main"])
+def test_a_failing_batch_fails_the_scan(tmp_path, monkeypatch, where):
+    """An unexpected error (a bug) while a batch is scanned, in a worker or in the main process,
+    reaches the caller; it is not swallowed, and no worker process is left behind."""
+    import multiprocessing
+
+    _corpus_of_batches(tmp_path, monkeypatch)
+    monkeypatch.setattr(runner, "_scan_files", _in(where, _boom))
     config = Config()
     with pytest.raises(ZeroDivisionError, match="boom"):
         runner.scan_paths([str(tmp_path)], select_checks(config), config, jobs=2)
+    assert not multiprocessing.active_children()
 
 
 def test_a_worker_that_dies_is_an_error_not_a_hang(tmp_path, monkeypatch):
@@ -270,14 +287,7 @@ def test_a_worker_that_dies_is_an_error_not_a_hang(tmp_path, monkeypatch):
     from helpers import run_cli
 
     _corpus_of_batches(tmp_path, monkeypatch)
-    scan_files = runner._scan_files
-
-    def dying(scanner, files, *args):
-        if any(f.name == "cm3.yaml" for f in files):
-            os._exit(9)
-        return scan_files(scanner, files, *args)
-
-    monkeypatch.setattr(runner, "_scan_files", dying)
+    monkeypatch.setattr(runner, "_scan_files", _in("worker", lambda: os._exit(9)))
     result = run_cli("scan", str(tmp_path), "--no-config", "-j", "2", "-f", "json", "-o", str(tmp_path / "out.json"))
     assert result.exit_code == 2
     assert "kubeward: error: a scan worker stopped unexpectedly" in result.stderr

@@ -153,7 +153,6 @@ def _scan_paths(
     if workers > 1 and len(first) > 1:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
-        from concurrent.futures.process import BrokenProcessPool
 
         method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
         ctx = multiprocessing.get_context(method)
@@ -162,23 +161,8 @@ def _scan_paths(
         try:
             # ProcessPoolExecutor, not multiprocessing.Pool: Pool's worker-handler thread wakes
             # whenever a result is waiting (26k times in a 100k-resource scan, 0.4 s of CPU)
-            with ProcessPoolExecutor(workers, ctx, initializer=_init_worker, initargs=init) as pool:
-                # a sliding window, not map: results wait in memory only while the
-                # report writer is busy with earlier ones, never for the whole input
-                todo = enumerate(batches)
-                pending = deque(pool.submit(_scan_batch, *task) for task in islice(todo, 2 * workers))
-                while pending:
-                    try:
-                        batch = pending.popleft().result()
-                    except BrokenProcessPool:
-                        raise WorkerLost(
-                            "a scan worker stopped unexpectedly (killed, or out of memory?); "
-                            "--jobs 1 scans in one process"
-                        ) from None
-                    following = next(todo, None)
-                    if following is not None:
-                        pending.append(pool.submit(_scan_batch, *following))
-                    absorb(batch)
+            with ProcessPoolExecutor(workers - 1, ctx, initializer=_init_worker, initargs=init) as pool:
+                _scan_in_parallel(pool, workers - 1, enumerate(batches), scanner, max_file_bytes, encode, absorb)
         finally:
             shutil.rmtree(spool, ignore_errors=True)
     else:
@@ -210,6 +194,64 @@ def _no_collections() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
+
+
+def _scan_in_parallel(
+    pool: Any,
+    helpers: int,
+    todo: Iterator[tuple[int, list[Path]]],
+    scanner: Scanner,
+    max_file_bytes: int,
+    encode: Callable | None,
+    absorb: Callable[[Batch], None],
+) -> None:
+    """Scan the batches with the pool's worker processes and in this process too, absorbing
+    each batch's results in input order.
+
+    The main process is one of the workers: between absorbing the others' results it
+    scans a batch itself, whose resources then need no trip through a pipe. The
+    workers are kept fed with a few batches each; what waits to be absorbed is
+    bounded, so memory stays bounded by the window, not by the input.
+    """
+    from concurrent.futures import Future
+    from concurrent.futures.process import BrokenProcessPool
+
+    pending: deque[Future | Batch] = deque()  # in input order: a worker's future, or a batch scanned here
+    window = 6 * helpers + 2  # batches waiting to be absorbed, at most
+    exhausted = False
+
+    def take(item: Future | Batch) -> Batch:
+        if not isinstance(item, Future):
+            return item
+        try:
+            return item.result()
+        except BrokenProcessPool:
+            raise WorkerLost(
+                "a scan worker stopped unexpectedly (killed, or out of memory?); --jobs 1 scans in one process"
+            ) from None
+
+    while True:
+        # keep every worker a few batches ahead, so that none waits while this process scans
+        busy = sum(1 for item in pending if isinstance(item, Future) and not item.done())
+        while not exhausted and busy < 3 * helpers and len(pending) < window:
+            task = next(todo, None)
+            if task is None:
+                exhausted = True
+            else:
+                pending.append(pool.submit(_scan_batch, *task))
+                busy += 1
+        while pending and (not isinstance(pending[0], Future) or pending[0].done()):
+            absorb(take(pending.popleft()))
+        task = None if exhausted or len(pending) >= window else next(todo, None)
+        if task is not None:
+            pending.append(_scan_files(scanner, task[1], max_file_bytes, encode))
+        elif pending:  # nothing left to scan here, or enough waiting: wait for the oldest
+            exhausted = exhausted or len(pending) < window
+            absorb(take(pending.popleft()))
+        elif exhausted:
+            return
+        else:
+            exhausted = True
 
 
 def _worker_count(jobs: int, files: int, total_bytes: int) -> int:

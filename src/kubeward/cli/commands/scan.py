@@ -65,7 +65,7 @@ from ..app import SEVERITIES
     type=click.IntRange(min=0),
     default=0,
     show_default=True,
-    help="Worker processes; 0 = one per CPU for large inputs.",
+    help="Processes that scan, this one included; 0 = one per CPU for large inputs.",
 )
 @click.option("--color/--no-color", default=None, help="Colour the table (default: when stdout is a terminal).")
 @click.option("-v", "--verbose", is_flag=True, help="Debug logging on stderr.")
