@@ -332,11 +332,11 @@ def _rewriting(word: str) -> tuple[str, tuple]:
     else:
         return word, ()
     plain = _load_fast(f"[{word}]")[0]
-    return spelling, (type(plain), plain, type(value), value)  # True == 1 in Python: compare the types too
+    return spelling, _typed(plain) + _typed(value)
 
 
 def _typed(value: Any) -> tuple[type, Any]:
-    return type(value), value
+    return type(value), value  # True == 1 in Python: a reading is compared with its type
 
 
 def _explained(before: Any, after: Any, readings: set[tuple]) -> bool:
